@@ -1,0 +1,44 @@
+// Scoring protocols: from the token counts of the documents, which windows a model runs and which
+// positions of each window are scored. Independent of any model or tokenizer.
+//
+// The token stream S is the concatenation of documents (paper, full) or each document alone (doc).
+// A window is a contiguous slice S[start, start+length) fed to the model; it scores the targets
+// S[start+j] for j in [score_begin, length), each predicted from S[start, start+j).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ziq::eval {
+
+enum class ProtocolKind { paper, full, doc };
+
+struct ProtocolParams {
+  ProtocolKind kind = ProtocolKind::paper;
+  int64_t context = 1900;  // C; windows hold C + 1 tokens
+  int64_t stride = 512;    // s
+};
+
+struct Window {
+  int64_t stream = 0;       // which stream (always 0 for paper/full; the document index for doc)
+  int64_t start = 0;        // first token of the window, as an offset in that stream
+  int64_t length = 0;       // tokens fed to the model (<= context + 1)
+  int64_t score_begin = 0;  // first scored position inside the window (>= 1)
+};
+
+struct WindowPlan {
+  std::vector<int64_t> stream_lengths;  // tokens in each stream
+  std::vector<Window> windows;
+  int64_t scored_tokens = 0;
+  bool short_corpus = false;  // paper: the stream is shorter than one window; one shorter window scored
+  std::vector<std::string> notes;  // human-readable remarks (e.g. the short-corpus case)
+};
+
+ProtocolKind parse_protocol(const std::string& name);  // usage_error on unknown names
+std::string protocol_name(ProtocolKind kind);
+
+// doc_token_counts: tokens of each non-empty document, in corpus order.
+WindowPlan plan_windows(const ProtocolParams& params, const std::vector<int64_t>& doc_token_counts);
+
+}  // namespace ziq::eval
