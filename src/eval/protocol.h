@@ -4,6 +4,14 @@
 // The token stream S is the concatenation of documents (paper, full) or each document alone (doc).
 // A window is a contiguous slice S[start, start+length) fed to the model; it scores the targets
 // S[start+j] for j in [score_begin, length), each predicted from S[start, start+j).
+//
+// paper: DESIGN.md's rules token for token (W = floor((N-B)/s)+1 windows of B = C+1 tokens at w*s;
+//        window 0 scores 1..B-1, window w >= 1 its last s targets; the tail is never scored). A
+//        stream shorter than B gets one window over all of it (short_corpus, with a note).
+// full:  the paper's windows, plus one last window of B tokens ending at the end of the stream that
+//        scores only the tail left over (fewer than s tokens, so each has context >= C - s + 1).
+//        Every token after the stream's first is scored exactly once.
+// doc:   each document is its own stream, windowed as in "full".
 #pragma once
 
 #include <cstdint>
@@ -37,6 +45,9 @@ struct WindowPlan {
 
 ProtocolKind parse_protocol(const std::string& name);  // usage_error on unknown names
 std::string protocol_name(ProtocolKind kind);
+
+// usage_error unless 1 <= stride <= context.
+void validate(const ProtocolParams& params);
 
 // doc_token_counts: tokens of each non-empty document, in corpus order.
 WindowPlan plan_windows(const ProtocolParams& params, const std::vector<int64_t>& doc_token_counts);
