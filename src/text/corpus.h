@@ -5,6 +5,25 @@
 //
 // Bad input stops with ziq::Error (kind input) naming the file and line, unless the options say to
 // skip or replace; then the counters say how many were skipped or replaced.
+//
+// Exact rules:
+// - Format (option "auto"): names ending in .jsonl or .ndjson (before any .gz/.zst/.zstd/.xz) are
+//   JSONL; .json and "-" (stdin) are JSONL when the first non-blank byte is '{', else text; any
+//   other name is a plain-text file whose whole content is one document (bytes kept as they are:
+//   no newline translation, a BOM stays U+FEFF).
+// - JSONL: lines end with '\n'; blank lines (only spaces, tabs, CR) are not documents and are
+//   passed over. Each other line must be a JSON object with a string "content"; "subset" is a
+//   string or absent/null (then the default subset); "meta" is kept as compact JSON. JSON escapes
+//   that decode to lone surrogates are refused as malformed (Python would accept them).
+// - UTF-8 is checked on the raw line (JSONL) or file (text) before parsing, as Python's
+//   open(encoding="utf-8") would; "replace" repairs exactly as bytes.decode("utf-8", "replace").
+// - Directories are walked recursively, entries in byte order of their path, regular files only.
+// - Default subset when none is given (options.default_subset empty): for a file named on the
+//   command line, its stem without compression and format extensions ("cc.jsonl.xz" -> "cc"); for
+//   a file found under a named directory D, the first folder below D ("D/cc/a.txt" -> "cc"), or
+//   D's own name for files directly in D; for stdin, "stdin".
+// - fingerprint_hex is FNV-1a 64 (offset basis 0xcbf29ce484222325, prime 0x100000001b3) of the
+//   decompressed bytes of all files in reading order, as 16 lowercase hex digits.
 #pragma once
 
 #include <cstdint>
@@ -49,6 +68,12 @@ class CorpusReader {
   const CorpusCounters& counters() const;
   // A fingerprint of the bytes read so far (after decompression): stable identity of a corpus.
   std::string fingerprint_hex() const;
+  // How far the reading is, for progress bars: bytes taken from the files as stored (compressed),
+  // and their total size (0 when unknown, e.g. stdin).
+  uint64_t input_bytes_read() const;
+  uint64_t input_bytes_total() const;
+  // The file currently being read ("" before the first and after the last).
+  const std::string& current_file() const;
 
  private:
   struct Impl;
