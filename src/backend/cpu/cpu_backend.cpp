@@ -1,0 +1,217 @@
+// The CPU backend: f32 activations, bf16 weights read where they lie (the checkpoint mapping),
+// work split over threads by output blocks, heads or rows. Matrix products: see gemm.h.
+#include <cblas.h>
+#include <immintrin.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "backend/backend.h"
+#include "backend/cpu/gemm.h"
+#include "backend/cpu/vec.h"
+#include "core/error.h"
+#include "core/threads.h"
+
+namespace ziq::backend {
+namespace {
+
+using cpu::GemmKernel;
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(int threads) : threads_(resolve_threads(threads)), kernel_(cpu::default_gemm_kernel()) {
+    openblas_set_num_threads(1);  // we run blocks on our own threads
+    scratch_.resize(threads_);
+  }
+
+  std::string name() const override { return "cpu (" + cpu::gemm_kernel_name(kernel_) + ")"; }
+
+  void embed(const Weight& table, const int32_t* ids, int64_t n, float* out) override {
+    const int64_t d = table.cols;
+    parallel_for(n, threads_, [&](size_t b, size_t e) {
+      for (size_t i = b; i < e; ++i) {
+        float* dst = out + i * d;
+        if (table.type == WeightType::bf16) {
+          const uint16_t* src = static_cast<const uint16_t*>(table.data) + int64_t(ids[i]) * d;
+          for (int64_t j = 0; j < d; ++j) dst[j] = cpu::bf16_to_f32(src[j]);
+        } else {
+          const float* src = static_cast<const float*>(table.data) + int64_t(ids[i]) * d;
+          std::copy(src, src + d, dst);
+        }
+      }
+    }, 64);
+  }
+
+  void matmul(const float* x, int64_t m, const Weight& w, const float* bias, float* y) override {
+    const int64_t n = w.rows, k = w.cols;
+    const bool bf16 = w.type == WeightType::bf16;
+    const cpu::GemmInput in = cpu::prepare_gemm_input(bf16 ? kernel_ : GemmKernel::openblas, x, m, k, hi_, lo_);
+    // Blocks of weight rows: enough blocks for every thread, few enough that each product is big.
+    int64_t nb = std::clamp<int64_t>((n + threads_ * 4 - 1) / (threads_ * 4), 16, 256);
+    nb = (nb + 15) / 16 * 16;
+    const int64_t blocks = (n + nb - 1) / nb;
+    run_workers(blocks, [&](int worker, int64_t b) {
+      const int64_t j0 = b * nb, cols = std::min(nb, n - j0);
+      if (bf16)
+        cpu::gemm_bf16_block(kernel_, in, static_cast<const uint16_t*>(w.data) + j0 * k, cols, y + j0, n,
+                             scratch_[worker]);
+      else
+        cpu::gemm_f32_block(in, static_cast<const float*>(w.data) + j0 * k, cols, y + j0, n);
+      if (bias)
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t j = 0; j < cols; ++j) y[i * n + j0 + j] += bias[j0 + j];
+    });
+  }
+
+  void rmsnorm(const float* x, const float* weight, int64_t m, int64_t n, float eps, float* y) override {
+    parallel_for(m, threads_, [&](size_t b, size_t e) {
+      for (size_t i = b; i < e; ++i) {
+        const float* xi = x + i * n;
+        double ss = 0;
+        for (int64_t j = 0; j < n; ++j) ss += double(xi[j]) * xi[j];
+        const float r = 1.0f / std::sqrt(float(ss / n) + eps);
+        float* yi = y + i * n;
+        for (int64_t j = 0; j < n; ++j) yi[j] = weight[j] * (xi[j] * r);
+      }
+    }, 16);
+  }
+
+  void rope(float* x, int64_t m, int64_t n_heads, int64_t head_dim, const float* cos,
+            const float* sin) override {
+    const int64_t half = head_dim / 2;
+    parallel_for(m, threads_, [&](size_t b, size_t e) {
+      for (size_t i = b; i < e; ++i) {
+        const float* c = cos + i * half;
+        const float* s = sin + i * half;
+        for (int64_t h = 0; h < n_heads; ++h) {
+          float* v = x + (i * n_heads + h) * head_dim;
+          for (int64_t j = 0; j < half; ++j) {
+            const float a = v[j], bb = v[j + half];
+            v[j] = a * c[j] - bb * s[j];
+            v[j + half] = bb * c[j] + a * s[j];
+          }
+        }
+      }
+    }, 16);
+  }
+
+  void attention(const float* q, const float* k, const float* v, float* out, std::span<const SeqSpan> seqs,
+                 int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float scale, int64_t window) override {
+    constexpr int64_t kQB = 64;  // queries per task
+    struct Task {
+      int64_t seq, head, q0;
+    };
+    std::vector<Task> tasks;
+    for (int64_t s = 0; s < int64_t(seqs.size()); ++s)
+      for (int64_t h = 0; h < n_heads; ++h)
+        for (int64_t q0 = 0; q0 < seqs[s].length; q0 += kQB) tasks.push_back({s, h, q0});
+    const int64_t group = n_heads / n_kv_heads;
+    const int64_t ldq = n_heads * head_dim, ldk = n_kv_heads * head_dim;
+    run_workers(int64_t(tasks.size()), [&](int worker, int64_t t) {
+      const Task& task = tasks[t];
+      const SeqSpan& sp = seqs[task.seq];
+      const int64_t q1 = std::min(task.q0 + kQB, sp.length), nq = q1 - task.q0;
+      const int64_t k0 = window > 0 ? std::max<int64_t>(0, task.q0 - window + 1) : 0, nk = q1 - k0;
+      const int64_t kvh = task.head / group;
+      const float* qp = q + (sp.offset + task.q0) * ldq + task.head * head_dim;
+      const float* kp = k + (sp.offset + k0) * ldk + kvh * head_dim;
+      const float* vp = v + (sp.offset + k0) * ldk + kvh * head_dim;
+      std::vector<float>& sbuf = scratch_[worker];
+      if (sbuf.size() < size_t(nq * nk)) sbuf.resize(nq * nk);
+      float* sc = sbuf.data();
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(nq), int(nk), int(head_dim), scale, qp, int(ldq),
+                  kp, int(ldk), 0.0f, sc, int(nk));
+      for (int64_t i = 0; i < nq; ++i) {
+        const int64_t qi = task.q0 + i;  // position in the sequence
+        const int64_t lo = window > 0 ? std::max<int64_t>(k0, qi - window + 1) : 0;
+        float* row = sc + i * nk;
+        const int64_t a = lo - k0, b = qi - k0 + 1;  // allowed keys [a, b)
+        std::fill(row, row + a, 0.0f);
+        std::fill(row + b, row + nk, 0.0f);
+        cpu::softmax_inplace(row + a, b - a);
+      }
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(nq), int(head_dim), int(nk), 1.0f, sc, int(nk), vp,
+                  int(ldk), 0.0f, out + (sp.offset + task.q0) * ldq + task.head * head_dim, int(ldq));
+    });
+  }
+
+  void silu_mul(float* gate, const float* up, int64_t n) override {
+    parallel_for(n, threads_, [&](size_t b, size_t e) { cpu::silu_mul(gate + b, up + b, int64_t(e - b)); },
+                 1 << 16);
+  }
+
+  void add(float* y, const float* x, int64_t n) override {
+    parallel_for(n, threads_, [&](size_t b, size_t e) {
+      for (size_t i = b; i < e; ++i) y[i] += x[i];
+    }, 1 << 16);
+  }
+
+  void logprobs(const float* h, int64_t m, const Weight& w, const int32_t* targets, double* out) override {
+    const int64_t vocab = w.rows, k = w.cols;
+    constexpr int64_t kRows = 1024, kChunk = 256;  // bounded memory: kRows x kChunk logits per thread
+    const int64_t chunks = (vocab + kChunk - 1) / kChunk;
+    const bool bf16 = w.type == WeightType::bf16;
+    std::vector<float> cmax, csum, target_logit;
+    std::vector<std::vector<float>> logits(threads_);
+    for (int64_t r0 = 0; r0 < m; r0 += kRows) {
+      const int64_t mr = std::min(kRows, m - r0);
+      const cpu::GemmInput in =
+          cpu::prepare_gemm_input(bf16 ? kernel_ : GemmKernel::openblas, h + r0 * k, mr, k, hi_, lo_);
+      cmax.assign(chunks * mr, 0.0f);
+      csum.assign(chunks * mr, 0.0f);
+      target_logit.assign(mr, std::numeric_limits<float>::quiet_NaN());
+      run_workers(chunks, [&](int worker, int64_t c) {
+        const int64_t v0 = c * kChunk, nv = std::min(kChunk, vocab - v0);
+        std::vector<float>& lg = logits[worker];
+        if (lg.size() < size_t(mr * kChunk)) lg.resize(mr * kChunk);
+        if (bf16)
+          cpu::gemm_bf16_block(kernel_, in, static_cast<const uint16_t*>(w.data) + v0 * k, nv, lg.data(), nv,
+                               scratch_[worker]);
+        else
+          cpu::gemm_f32_block(in, static_cast<const float*>(w.data) + v0 * k, nv, lg.data(), nv);
+        for (int64_t i = 0; i < mr; ++i) {
+          const float* row = lg.data() + i * nv;
+          const float mx = cpu::max_of(row, nv);
+          cmax[c * mr + i] = mx;
+          csum[c * mr + i] = cpu::sum_exp(row, nv, mx);
+          const int64_t t = targets[r0 + i];
+          if (t >= v0 && t < v0 + nv) target_logit[i] = row[t - v0];
+        }
+      });
+      for (int64_t i = 0; i < mr; ++i) {
+        float mx = -std::numeric_limits<float>::infinity();
+        for (int64_t c = 0; c < chunks; ++c) mx = std::max(mx, cmax[c * mr + i]);
+        double s = 0;
+        for (int64_t c = 0; c < chunks; ++c) s += double(csum[c * mr + i]) * std::exp(double(cmax[c * mr + i]) - mx);
+        out[r0 + i] = double(target_logit[i]) - mx - std::log(s);
+      }
+    }
+  }
+
+ private:
+  // fn(worker, item) for item in [0, items), items handed out dynamically; worker < threads_ indexes
+  // per-thread scratch.
+  template <typename Fn>
+  void run_workers(int64_t items, Fn&& fn) {
+    std::atomic<int64_t> next{0};
+    const int workers = int(std::min<int64_t>(threads_, items));
+    parallel_for(workers, workers, [&](size_t b, size_t e) {
+      for (size_t worker = b; worker < e; ++worker)
+        for (int64_t item; (item = next.fetch_add(1)) < items;) fn(int(worker), item);
+    });
+  }
+
+  int threads_;
+  GemmKernel kernel_;
+  std::vector<std::vector<float>> scratch_;
+  std::vector<uint16_t> hi_, lo_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend(int threads) { return std::make_unique<CpuBackend>(threads); }
+
+}  // namespace ziq::backend

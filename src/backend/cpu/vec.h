@@ -1,0 +1,97 @@
+// Vector helpers of the CPU backend: exp (the softmaxes and silu spend their time there), max,
+// softmax. Written by hand because the C library's expf is scalar; AVX2 (the build's floor) with a
+// scalar path for other targets. The polynomial is the classic Cephes expf one (relative error
+// about 2e-7, as good as expf for our purposes).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define ZIQ_VEC_AVX2 1
+#endif
+
+namespace ziq::backend::cpu {
+
+#ifdef ZIQ_VEC_AVX2
+inline __m256 exp8(__m256 x) {
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.33f)), _mm256_set1_ps(88.37f));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+#endif
+
+inline float max_of(const float* x, int64_t n) {
+  float m = -INFINITY;
+  int64_t i = 0;
+#ifdef ZIQ_VEC_AVX2
+  __m256 vm = _mm256_set1_ps(-INFINITY);
+  for (; i + 8 <= n; i += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(x + i));
+  alignas(32) float t[8];
+  _mm256_store_ps(t, vm);
+  for (float v : t) m = std::max(m, v);
+#endif
+  for (; i < n; ++i) m = std::max(m, x[i]);
+  return m;
+}
+
+// sum exp(x[i] - shift); if `store`, x[i] becomes exp(x[i] - shift).
+inline float sum_exp(float* x, int64_t n, float shift, bool store) {
+  int64_t i = 0;
+  float s = 0;
+#ifdef ZIQ_VEC_AVX2
+  __m256 vs = _mm256_setzero_ps();
+  const __m256 vshift = _mm256_set1_ps(shift);
+  for (; i + 8 <= n; i += 8) {
+    const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), vshift));
+    if (store) _mm256_storeu_ps(x + i, e);
+    vs = _mm256_add_ps(vs, e);
+  }
+  alignas(32) float t[8];
+  _mm256_store_ps(t, vs);
+  for (float v : t) s += v;
+#endif
+  for (; i < n; ++i) {
+    const float e = std::exp(x[i] - shift);
+    if (store) x[i] = e;
+    s += e;
+  }
+  return s;
+}
+
+inline float sum_exp(const float* x, int64_t n, float shift) {
+  return sum_exp(const_cast<float*>(x), n, shift, false);
+}
+
+inline void softmax_inplace(float* x, int64_t n) {
+  const float m = max_of(x, n);
+  const float inv = 1.0f / sum_exp(x, n, m, true);
+  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+// gate = silu(gate) * up = gate / (1 + exp(-gate)) * up
+inline void silu_mul(float* gate, const float* up, int64_t n) {
+  int64_t i = 0;
+#ifdef ZIQ_VEC_AVX2
+  const __m256 one = _mm256_set1_ps(1.0f);
+  for (; i + 8 <= n; i += 8) {
+    const __m256 g = _mm256_loadu_ps(gate + i);
+    const __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), g));
+    _mm256_storeu_ps(gate + i, _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(one, e)), _mm256_loadu_ps(up + i)));
+  }
+#endif
+  for (; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+}  // namespace ziq::backend::cpu

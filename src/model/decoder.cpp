@@ -1,0 +1,229 @@
+#include "model/decoder.h"
+
+#include <cmath>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "model/rope.h"
+
+namespace ziq::model {
+
+using backend::Weight;
+using backend::WeightType;
+
+namespace {
+
+float half_to_float(uint16_t h) {
+  const uint32_t sign = uint32_t(h & 0x8000) << 16;
+  uint32_t exp = (h >> 10) & 0x1F, mant = h & 0x3FF, bits;
+  if (exp == 0x1F) {
+    bits = sign | 0x7F800000 | (mant << 13);  // inf, nan
+  } else if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else {  // subnormal: normalize
+      int e = -1;
+      do {
+        ++e;
+        mant <<= 1;
+      } while (!(mant & 0x400));
+      bits = sign | uint32_t(127 - 15 - e) << 23 | (mant & 0x3FF) << 13;
+    }
+  } else {
+    bits = sign | (exp + 127 - 15) << 23 | mant << 13;
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+std::vector<float> to_f32(const TensorView& t) {
+  std::vector<float> out(t.numel());
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (t.dtype == DType::f32) {
+      std::memcpy(&out[i], t.data + 4 * i, 4);
+    } else {
+      uint16_t v;
+      std::memcpy(&v, t.data + 2 * i, 2);
+      if (t.dtype == DType::bf16) {
+        const uint32_t u = uint32_t(v) << 16;
+        std::memcpy(&out[i], &u, 4);
+      } else {
+        out[i] = half_to_float(v);
+      }
+    }
+  }
+  return out;
+}
+
+struct Layer {
+  Weight q, k, v, o, gate, up, down;
+  std::vector<float> attn_norm, mlp_norm, bq, bk, bv, bo, bgate, bup, bdown;
+};
+
+const float* opt(const std::vector<float>& v) { return v.empty() ? nullptr : v.data(); }
+
+class Decoder final : public LanguageModel {
+ public:
+  Decoder(ModelConfig config, DecoderSpec spec, Checkpoint checkpoint, std::unique_ptr<backend::Backend> be,
+          ModelInfo info)
+      : c_(std::move(config)), spec_(std::move(spec)), ckpt_(std::move(checkpoint)), be_(std::move(be)),
+        info_(std::move(info)) {
+    const int64_t H = c_.hidden_size, I = c_.intermediate_size, D = c_.head_dim;
+    const int64_t q_dim = c_.n_heads * D, kv_dim = c_.n_kv_heads * D;
+    embed_ = matrix("model.embed_tokens.weight", c_.vocab_size, H);
+    for (int64_t l = 0; l < c_.n_layers; ++l) {
+      const std::string p = "model.layers." + std::to_string(l) + ".";
+      Layer L;
+      L.attn_norm = vec(p + "input_layernorm.weight", H);
+      L.mlp_norm = vec(p + "post_attention_layernorm.weight", H);
+      L.q = matrix(p + "self_attn.q_proj.weight", q_dim, H);
+      L.k = matrix(p + "self_attn.k_proj.weight", kv_dim, H);
+      L.v = matrix(p + "self_attn.v_proj.weight", kv_dim, H);
+      L.o = matrix(p + "self_attn.o_proj.weight", H, q_dim);
+      L.gate = matrix(p + "mlp.gate_proj.weight", I, H);
+      L.up = matrix(p + "mlp.up_proj.weight", I, H);
+      L.down = matrix(p + "mlp.down_proj.weight", H, I);
+      if (spec_.qkv_bias) {
+        L.bq = vec(p + "self_attn.q_proj.bias", q_dim);
+        L.bk = vec(p + "self_attn.k_proj.bias", kv_dim);
+        L.bv = vec(p + "self_attn.v_proj.bias", kv_dim);
+      }
+      if (spec_.o_bias) L.bo = vec(p + "self_attn.o_proj.bias", H);
+      if (spec_.mlp_bias) {
+        L.bgate = vec(p + "mlp.gate_proj.bias", I);
+        L.bup = vec(p + "mlp.up_proj.bias", I);
+        L.bdown = vec(p + "mlp.down_proj.bias", H);
+      }
+      layers_.push_back(std::move(L));
+    }
+    final_norm_ = vec("model.norm.weight", H);
+    head_ = c_.tie_word_embeddings ? embed_ : matrix("lm_head.weight", c_.vocab_size, H);
+  }
+
+  const ModelInfo& info() const override { return info_; }
+
+  void score(std::span<const ScoreRequest> batch, std::span<ScoreResult> out, bool want_token_logprobs) override {
+    if (out.size() != batch.size()) internal_error("score: {} results for {} requests", out.size(), batch.size());
+    // Pack the windows row after row: window r runs on tokens[0, length - 1).
+    std::vector<int32_t> ids;
+    std::vector<backend::SeqSpan> seqs;
+    std::vector<float> cos, sin;
+    std::vector<int64_t> score_rows;  // packed row whose output predicts each scored target
+    std::vector<int32_t> targets;
+    for (const ScoreRequest& r : batch) {
+      if (r.length < 1 || r.score_begin < 1 || r.score_begin > r.length)
+        internal_error("score: window of length {} scoring from {}", r.length, r.score_begin);
+      for (int64_t i = 0; i < r.length; ++i)
+        if (r.tokens[i] < 0 || r.tokens[i] >= c_.vocab_size)
+          input_error("{}: token id {} is outside the model's vocabulary of {} (tokenizer and model do not match?)",
+                      info_.path, r.tokens[i], c_.vocab_size);
+      const int64_t n = r.length - 1, offset = int64_t(ids.size());
+      seqs.push_back({offset, n});
+      ids.insert(ids.end(), r.tokens, r.tokens + n);
+      // transformers sizes dynamic rope by the input it runs, which in the reference is the whole window.
+      rope_tables(rope_inv_freq(c_, r.length), n, cos, sin);
+      for (int64_t j = r.score_begin; j < r.length; ++j) {
+        score_rows.push_back(offset + j - 1);
+        targets.push_back(r.tokens[j]);
+      }
+    }
+    std::vector<double> lp(targets.size());
+    if (!ids.empty()) forward(ids, seqs, cos, sin, score_rows, targets, lp);
+    size_t t = 0;
+    for (size_t b = 0; b < batch.size(); ++b) {
+      ScoreResult& res = out[b];
+      res.nll_nats = 0;
+      res.token_logprobs.clear();
+      for (int64_t j = batch[b].score_begin; j < batch[b].length; ++j, ++t) {
+        res.nll_nats -= lp[t];
+        if (want_token_logprobs) res.token_logprobs.push_back(float(lp[t]));
+      }
+    }
+  }
+
+ private:
+  void forward(const std::vector<int32_t>& ids, const std::vector<backend::SeqSpan>& seqs,
+               const std::vector<float>& cos, const std::vector<float>& sin, const std::vector<int64_t>& score_rows,
+               const std::vector<int32_t>& targets, std::vector<double>& lp) {
+    backend::Backend& be = *be_;
+    const int64_t M = int64_t(ids.size()), H = c_.hidden_size, I = c_.intermediate_size, D = c_.head_dim;
+    const int64_t q_dim = c_.n_heads * D, kv_dim = c_.n_kv_heads * D;
+    const float eps = float(c_.rms_norm_eps), scale = float(1.0 / std::sqrt(double(D)));
+    constexpr int64_t kMlpRows = 2048;  // bounds the [rows, intermediate] buffers
+    const int64_t mlp_rows = std::min(M, kMlpRows);
+    std::vector<float> h(M * H), x(M * H), q(M * q_dim), k(M * kv_dim), v(M * kv_dim), att(M * q_dim),
+        gate(mlp_rows * I), up(mlp_rows * I);
+    be.embed(embed_, ids.data(), M, h.data());
+    for (size_t l = 0; l < layers_.size(); ++l) {
+      const Layer& L = layers_[l];
+      be.rmsnorm(h.data(), L.attn_norm.data(), M, H, eps, x.data());
+      be.matmul(x.data(), M, L.q, opt(L.bq), q.data());
+      be.matmul(x.data(), M, L.k, opt(L.bk), k.data());
+      be.matmul(x.data(), M, L.v, opt(L.bv), v.data());
+      be.rope(q.data(), M, c_.n_heads, D, cos.data(), sin.data());
+      be.rope(k.data(), M, c_.n_kv_heads, D, cos.data(), sin.data());
+      be.attention(q.data(), k.data(), v.data(), att.data(), seqs, c_.n_heads, c_.n_kv_heads, D, scale,
+                   spec_.window[l]);
+      be.matmul(att.data(), M, L.o, opt(L.bo), x.data());
+      be.add(h.data(), x.data(), M * H);
+      be.rmsnorm(h.data(), L.mlp_norm.data(), M, H, eps, x.data());
+      for (int64_t r0 = 0; r0 < M; r0 += kMlpRows) {
+        const int64_t n = std::min(kMlpRows, M - r0);
+        be.matmul(x.data() + r0 * H, n, L.gate, opt(L.bgate), gate.data());
+        be.matmul(x.data() + r0 * H, n, L.up, opt(L.bup), up.data());
+        be.silu_mul(gate.data(), up.data(), n * I);
+        // x rows [r0, r0 + n) are no longer needed: reuse them for the MLP output.
+        be.matmul(gate.data(), n, L.down, opt(L.bdown), x.data() + r0 * H);
+      }
+      be.add(h.data(), x.data(), M * H);
+    }
+    // Only the rows that predict scored targets go through the final norm and the head.
+    const int64_t S = int64_t(score_rows.size());
+    if (S == 0) return;
+    std::vector<float> hs(S * H), hn(S * H);
+    for (int64_t i = 0; i < S; ++i)
+      std::memcpy(hs.data() + i * H, h.data() + score_rows[i] * H, H * sizeof(float));
+    be.rmsnorm(hs.data(), final_norm_.data(), S, H, eps, hn.data());
+    be.logprobs(hn.data(), S, head_, targets.data(), lp.data());
+  }
+
+  const TensorView& tensor(const std::string& name, std::vector<int64_t> shape) {
+    const TensorView& t = ckpt_.get(name);
+    if (t.shape != shape)
+      input_error("{}: tensor '{}' has shape {} but {} implies {}", t.file, name, nlohmann::json(t.shape).dump(),
+                  c_.path, nlohmann::json(shape).dump());
+    return t;
+  }
+
+  Weight matrix(const std::string& name, int64_t rows, int64_t cols) {
+    const TensorView& t = tensor(name, {rows, cols});
+    if (t.dtype == DType::bf16) return {WeightType::bf16, t.data, rows, cols};
+    if (t.dtype == DType::f32) return {WeightType::f32, t.data, rows, cols};
+    owned_.push_back(to_f32(t));  // f16: widened once (exact)
+    return {WeightType::f32, owned_.back().data(), rows, cols};
+  }
+
+  std::vector<float> vec(const std::string& name, int64_t n) { return to_f32(tensor(name, {n})); }
+
+  ModelConfig c_;
+  DecoderSpec spec_;
+  Checkpoint ckpt_;
+  std::unique_ptr<backend::Backend> be_;
+  ModelInfo info_;
+  std::vector<std::vector<float>> owned_;
+  Weight embed_, head_;
+  std::vector<Layer> layers_;
+  std::vector<float> final_norm_;
+};
+
+}  // namespace
+
+std::unique_ptr<LanguageModel> make_decoder(ModelConfig config, DecoderSpec spec, Checkpoint checkpoint,
+                                            std::unique_ptr<backend::Backend> backend, ModelInfo info) {
+  return std::make_unique<Decoder>(std::move(config), std::move(spec), std::move(checkpoint), std::move(backend),
+                                   std::move(info));
+}
+
+}  // namespace ziq::model

@@ -1,0 +1,34 @@
+// The Llama-family decoder that LlamaForCausalLM, MistralForCausalLM and Qwen2ForCausalLM share:
+// embedding, N x (RMSNorm, attention with rotary positions and grouped KV heads, RMSNorm, SwiGLU
+// MLP), final RMSNorm, head. What differs between families (biases, sliding windows) is a
+// DecoderSpec that each architecture file derives from config.json.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "model/config.h"
+#include "model/model.h"
+#include "model/safetensors.h"
+
+namespace ziq::model {
+
+struct DecoderSpec {
+  bool qkv_bias = false;        // q_proj, k_proj, v_proj have biases
+  bool o_bias = false;          // o_proj has a bias
+  bool mlp_bias = false;        // gate/up/down projections have biases
+  std::vector<int64_t> window;  // per layer: 0 = full causal attention, w = last w keys only
+};
+
+// One function per architecture file (llama.cpp, mistral.cpp, qwen2.cpp).
+DecoderSpec llama_spec(const ModelConfig& c);
+DecoderSpec mistral_spec(const ModelConfig& c);
+DecoderSpec qwen2_spec(const ModelConfig& c);
+
+std::unique_ptr<LanguageModel> make_decoder(ModelConfig config, DecoderSpec spec, Checkpoint checkpoint,
+                                            std::unique_ptr<backend::Backend> backend, ModelInfo info);
+
+}  // namespace ziq::model

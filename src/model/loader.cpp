@@ -1,0 +1,117 @@
+// Finding a model (a folder, or org/name in the local Hugging Face cache, offline) and building
+// the architecture its config.json names.
+#include <cstdlib>
+#include <filesystem>
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/mapped_file.h"
+#include "model/decoder.h"
+#include "model/model.h"
+
+namespace ziq::model {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Architecture {
+  const char* name;
+  DecoderSpec (*spec)(const ModelConfig&);
+};
+
+// Llama-shaped families (Yi, DeepSeek-LLM, CodeLlama, Llemma, DeepSeek-Coder) name LlamaForCausalLM.
+constexpr Architecture kArchitectures[] = {
+    {"LlamaForCausalLM", llama_spec},
+    {"MistralForCausalLM", mistral_spec},
+    {"Qwen2ForCausalLM", qwen2_spec},
+};
+
+fs::path hf_hub_dir() {
+  if (const char* v = std::getenv("HF_HUB_CACHE"); v && *v) return v;
+  if (const char* v = std::getenv("HF_HOME"); v && *v) return fs::path(v) / "hub";
+  if (const char* v = std::getenv("XDG_CACHE_HOME"); v && *v) return fs::path(v) / "huggingface" / "hub";
+  const char* home = std::getenv("HOME");
+  return fs::path(home ? home : "") / ".cache" / "huggingface" / "hub";
+}
+
+// FNV-1a, 64 bits: enough to tell two checkpoints apart in a results file.
+uint64_t fnv1a(uint64_t h, std::string_view s) {
+  for (unsigned char ch : s) h = (h ^ ch) * 0x100000001b3ull;
+  return h;
+}
+
+}  // namespace
+
+std::string resolve_model_path(const std::string& ref) {
+  if (ref.empty()) usage_error("--model: empty model name");
+  std::error_code ec;
+  if (fs::is_directory(ref, ec)) return ref;
+  const auto slash = ref.find('/');
+  const bool hub_like = slash != std::string::npos && slash > 0 && ref.find('/', slash + 1) == std::string::npos &&
+                        ref[0] != '.' && ref.back() != '/';
+  if (!hub_like) input_error("{}: no such model folder", ref);
+  const fs::path hub = hf_hub_dir();
+  const fs::path repo = hub / ("models--" + ref.substr(0, slash) + "--" + ref.substr(slash + 1));
+  const fs::path snapshots = repo / "snapshots";
+  if (!fs::is_directory(snapshots, ec))
+    input_error("{}: not a folder, and not in the Hugging Face cache ({} does not exist; ziq does not download)",
+                ref, snapshots.string());
+  // The revision refs/main points at, else the only (or most recently written) snapshot.
+  try {
+    const std::string main = read_file((repo / "refs" / "main").string());
+    const std::string rev = main.substr(0, main.find_last_not_of(" \n\r\t") + 1);
+    if (!rev.empty() && rev.find('/') == std::string::npos && fs::is_directory(snapshots / rev, ec))
+      return (snapshots / rev).string();
+  } catch (const Error&) {
+    // no refs/main: fall through
+  }
+  fs::path best;
+  fs::file_time_type best_time{};
+  for (const auto& entry : fs::directory_iterator(snapshots, ec)) {
+    if (!entry.is_directory(ec)) continue;
+    const auto t = entry.last_write_time(ec);
+    if (best.empty() || t > best_time) {
+      best = entry.path();
+      best_time = t;
+    }
+  }
+  if (best.empty()) input_error("{}: {} holds no snapshot", ref, snapshots.string());
+  return best.string();
+}
+
+std::unique_ptr<LanguageModel> load_model(const std::string& ref, const LoadOptions& options) {
+  const std::string path = resolve_model_path(ref);
+  ModelConfig config = read_config(path);
+  const Architecture* arch = nullptr;
+  for (const auto& a : kArchitectures)
+    if (config.architecture == a.name) arch = &a;
+  if (!arch) {
+    std::string known;
+    for (const auto& a : kArchitectures) known += std::string(known.empty() ? "" : ", ") + a.name;
+    input_error("{}: architecture '{}' is not supported (ziq runs {})", config.path, config.architecture, known);
+  }
+  DecoderSpec spec = arch->spec(config);
+  Checkpoint checkpoint = Checkpoint::open_folder(path);
+
+  ModelInfo info;
+  info.architecture = config.architecture;
+  info.name = ref;
+  info.path = path;
+  info.vocab_size = config.vocab_size;
+  info.n_layers = config.n_layers;
+  info.hidden_size = config.hidden_size;
+  info.max_positions = config.max_position_embeddings;
+  uint64_t h = fnv1a(0xcbf29ce484222325ull, config.raw.dump());
+  for (const auto& header : checkpoint.headers()) h = fnv1a(h, header);
+  info.fingerprint = fmt::format("{:016x}", h);
+  for (const auto& [name, t] : checkpoint.tensors()) info.n_params += t.numel();
+  const TensorView& embed = checkpoint.get("model.embed_tokens.weight");
+  info.dtype = dtype_name(embed.dtype);
+
+  if (options.backend != "cpu") usage_error("--backend {}: not available in this build (cpu)", options.backend);
+  return make_decoder(std::move(config), std::move(spec), std::move(checkpoint),
+                      backend::make_cpu_backend(options.threads), std::move(info));
+}
+
+}  // namespace ziq::model
