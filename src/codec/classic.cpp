@@ -87,7 +87,9 @@ class XzCompressor final : public ClassicCompressor {
       internal_error("liblzma: cannot create the xz -9e encoder (out of memory?)");
   }
   ~XzCompressor() override { lzma_end(&s_); }
-  void write(std::string_view data) override { run(data, LZMA_RUN); }
+  void write(std::string_view data) override {
+    if (!data.empty()) run(data, LZMA_RUN);  // liblzma reports calls without progress as errors
+  }
   void finish() override { run({}, LZMA_FINISH); }
 
  private:
@@ -116,7 +118,9 @@ class ZstdCompressor final : public ClassicCompressor {
     ZSTD_CCtx_setParameter(c_, ZSTD_c_checksumFlag, 1);  // the CLI's default
   }
   ~ZstdCompressor() override { ZSTD_freeCCtx(c_); }
-  void write(std::string_view data) override { run(data, ZSTD_e_continue); }
+  void write(std::string_view data) override {
+    if (!data.empty()) run(data, ZSTD_e_continue);
+  }
   void finish() override { run({}, ZSTD_e_end); }
 
  private:
@@ -150,7 +154,9 @@ std::unique_ptr<ClassicCompressor> ClassicCompressor::create(ClassicCodec codec,
 // ---- Baselines over a corpus --------------------------------------------------------------------
 
 namespace {
-constexpr size_t kBatch = 8 << 20;  // text gathered per subset before the codecs run on it
+// Text gathered per subset before the codecs run on it: small enough that reading and compressing
+// alternate (the progress bar moves), large enough that starting threads costs nothing.
+constexpr size_t kBatch = 1 << 20;
 
 struct SubsetState {
   SubsetBaseline figures;
@@ -178,14 +184,23 @@ struct Baselines::Impl {
   }
 
   // Runs every codec of the subset on its pending text, one codec per thread.
-  void flush(SubsetState& s, bool end) {
+  void flush(SubsetState& s) {
     parallel_for(s.compressors.size(), threads, [&](size_t b, size_t e) {
-      for (size_t i = b; i < e; ++i) {
-        s.compressors[i]->write(s.pending);
-        if (end) s.compressors[i]->finish();
-      }
+      for (size_t i = b; i < e; ++i) s.compressors[i]->write(s.pending);
     });
     s.pending.clear();
+  }
+
+  // The rest of every subset, all (subset, codec) pairs in parallel, and the streams' ends.
+  void finish_all() {
+    size_t nc = codecs.size();
+    parallel_for(subsets.size() * nc, threads, [&](size_t b, size_t e) {
+      for (size_t i = b; i < e; ++i) {
+        SubsetState& s = *subsets[i / nc];
+        s.compressors[i % nc]->write(s.pending);
+        s.compressors[i % nc]->finish();
+      }
+    });
   }
 };
 
@@ -206,15 +221,15 @@ void Baselines::add(const std::string& subset, std::string_view content) {
   s.figures.characters += text::count_code_points(content);
   s.figures.bytes += content.size();
   s.pending.append(content);
-  if (s.pending.size() >= kBatch) impl_->flush(s, false);
+  if (s.pending.size() >= kBatch) impl_->flush(s);
 }
 
 BaselineReport Baselines::finish() {
   BaselineReport r;
   r.empty_documents = impl_->empty_documents;
   for (auto c : impl_->codecs) r.overall.push_back({c});
+  impl_->finish_all();
   for (auto& s : impl_->subsets) {
-    impl_->flush(*s, true);
     SubsetBaseline f = s->figures;
     for (size_t i = 0; i < impl_->codecs.size(); ++i) {
       CodecFigures cf{impl_->codecs[i], s->compressors[i]->compressed_bytes()};
