@@ -47,6 +47,7 @@ ModelTable model_table_from_csv(const CsvTable& csv, const CsvSelection& sel) {
   t.where = sel.where;
   int name_col = find_name_column(csv, sel.name_column);
   t.name_column = csv.header[name_col];
+  t.protocol = "not recorded in " + csv.path + " (figures computed elsewhere, not by ziq)";
   std::vector<std::pair<int, std::string>> filters;
   for (auto& [col, value] : sel.where) filters.push_back({csv.require_column(col), value});
 
@@ -96,12 +97,17 @@ ModelTable model_table_from_store(store::ResultsStore& st, const store::RunFilte
   };
   std::map<std::string, std::map<std::string, Cell>> by_model;  // model -> column -> cell
   std::vector<std::string> order;
+  std::map<std::string, bool> protocols;
   for (auto& run : st.list_runs(filter)) {
     if (run.status == store::RunStatus::running) {
       t.skipped.push_back({run.model_name, fmt::format("run {}", run.id), "still running (no figures yet)"});
       continue;
     }
     if (!by_model.count(run.model_name)) order.push_back(run.model_name);
+    std::string how = run.protocol.empty() ? "protocol not recorded" : "protocol " + run.protocol;
+    if (run.context && run.stride) how += fmt::format(" (context {}, stride {})", *run.context, *run.stride);
+    how += run.status == store::RunStatus::imported ? ", imported from " + run.source.substr(9) : ", computed by ziq";
+    protocols[how] = true;
     auto& cols = by_model[run.model_name];
     for (auto& s : run.subsets) {
       if (!s.bpc) continue;
@@ -117,6 +123,8 @@ ModelTable model_table_from_store(store::ResultsStore& st, const store::RunFilte
       }
     }
   }
+  for (auto& [how, _] : protocols) t.protocol += (t.protocol.empty() ? "" : "; ") + how;
+  if (protocols.size() > 1) t.protocol = "mixed: " + t.protocol;
   for (auto& name : order) {
     ModelRow row{name, "", std::vector<std::string>(t.columns.size())};
     std::map<int64_t, bool> runs;

@@ -35,6 +35,7 @@ struct ModelTable {
   std::vector<RowIssue> skipped;   // rows not taken into the table, with the reason
   std::vector<std::string> notes;  // remarks for the user (e.g. which run gave which figure)
   std::vector<std::pair<std::string, std::string>> where;  // the filters applied
+  std::string protocol;  // how the BPC was computed, as far as known (for reports)
 
   int column(const std::string& name) const;
   const ModelRow* find(const std::string& model) const;
