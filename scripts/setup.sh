@@ -16,6 +16,7 @@ APT_PACKAGES=(
   libcli11-dev libfmt-dev # command line and formatting
   libopenblas-dev         # CPU matrix products
   libgtest-dev            # tests
+  chromium                # headless browser: renders `ziq report` in tests/python/test_report_render.py
   python3 python3-pip xz-utils zstd gzip
 )
 missing=()
