@@ -34,7 +34,7 @@ def chromium():
 
 
 def run_chromium(tmp_path, *args):
-    cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+    cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
            "--user-data-dir=" + str(tmp_path / "profile"), "--no-first-run", "--disable-extensions"] + list(args)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
     assert p.returncode == 0, p.stderr[-2000:]
