@@ -1,0 +1,234 @@
+#include "eval/scorer.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <unordered_map>
+
+#include "core/error.h"
+#include "core/progress.h"
+#include "core/threads.h"
+#include "model/model.h"
+#include "text/corpus.h"
+#include "tok/tokenizer.h"
+
+namespace ziq::eval {
+
+std::optional<double> bits_per_unit(double nats, uint64_t units) {
+  if (units == 0) return std::nullopt;
+  return nats / (static_cast<double>(units) * std::log(2.0));
+}
+
+PreparedCorpus prepare_corpus(text::CorpusReader& reader, const tok::Tokenizer& tokenizer,
+                              const ProtocolParams& protocol, int threads) {
+  PreparedCorpus out;
+  out.protocol = protocol;
+  std::unordered_map<std::string, size_t> subset_index;
+
+  // Documents are tokenized a chunk at a time, in parallel, then appended in corpus order, so
+  // only the tokens (not the text) of a large corpus stay in memory.
+  struct Pending {
+    size_t subset;
+    std::string text;
+  };
+  std::vector<Pending> chunk;
+  size_t chunk_bytes = 0;
+  Progress bar("tokenizing", 0, "B");
+  auto flush = [&] {
+    std::vector<std::vector<tok::TokenId>> ids(chunk.size());
+    std::vector<uint64_t> code_points(chunk.size());
+    parallel_for(chunk.size(), threads, [&](size_t b, size_t e) {
+      for (size_t i = b; i < e; ++i) {
+        ids[i] = tokenizer.encode(chunk[i].text, /*add_special=*/true);
+        code_points[i] = text::count_code_points(chunk[i].text);
+      }
+    });
+    for (size_t i = 0; i < chunk.size(); ++i) {
+      auto& s = out.subsets[chunk[i].subset];
+      s.tokens.insert(s.tokens.end(), ids[i].begin(), ids[i].end());
+      s.doc_offsets.push_back(static_cast<int64_t>(s.tokens.size()));
+      s.documents++;
+      s.characters += code_points[i];
+      s.bytes += chunk[i].text.size();
+    }
+    bar.add(chunk_bytes);
+    chunk.clear();
+    chunk_bytes = 0;
+  };
+
+  text::Document doc;
+  while (reader.next(doc)) {
+    out.documents_read++;
+    auto [it, added] = subset_index.try_emplace(doc.subset, out.subsets.size());
+    if (added) {
+      out.subsets.emplace_back();
+      out.subsets.back().name = doc.subset;
+      out.subsets.back().doc_offsets = {0};
+    }
+    if (doc.content.empty()) {  // the paper's script drops them; we count them and say so
+      out.subsets[it->second].empty_documents++;
+      continue;
+    }
+    chunk_bytes += doc.content.size();
+    chunk.push_back({it->second, std::move(doc.content)});
+    if (chunk.size() >= 4096 || chunk_bytes >= (16u << 20)) flush();
+  }
+  flush();
+  bar.finish();
+
+  for (auto& s : out.subsets) {
+    std::vector<int64_t> counts(s.documents);
+    for (size_t d = 0; d < s.documents; ++d) counts[d] = s.doc_offsets[d + 1] - s.doc_offsets[d];
+    s.plan = plan_windows(protocol, counts);
+  }
+  out.corpus_fingerprint = reader.fingerprint_hex();
+  return out;
+}
+
+namespace {
+
+int64_t scored_in(const Window& w) { return w.length - w.score_begin; }
+
+const int32_t* window_tokens(const PreparedSubset& s, ProtocolKind kind, const Window& w) {
+  int64_t base = kind == ProtocolKind::doc ? s.doc_offsets[w.stream] : 0;
+  return s.tokens.data() + base + w.start;
+}
+
+void check_vocabulary(const PreparedSubset& s, int64_t vocab) {
+  if (vocab <= 0) return;
+  for (size_t i = 0; i < s.tokens.size(); ++i)
+    if (s.tokens[i] < 0 || s.tokens[i] >= vocab)
+      input_error("subset '{}': the tokenizer gave id {} (token {} of the stream), outside the model's "
+                  "vocabulary of {}: tokenizer and model do not match",
+                  s.name, s.tokens[i], i, vocab);
+}
+
+}  // namespace
+
+EvalResult score_corpus(const PreparedCorpus& corpus, model::LanguageModel& model,
+                        const ScoreOptions& options, WindowStore* store) {
+  if (options.batch < 1) usage_error("--batch must be at least 1 (got {})", options.batch);
+  const ProtocolKind kind = corpus.protocol.kind;
+  const size_t n_subsets = corpus.subsets.size();
+
+  // Per subset: the nats of each window once known (from the store or the model).
+  std::vector<std::vector<double>> nats(n_subsets);
+  std::vector<std::vector<char>> done(n_subsets);
+  std::vector<int64_t> resumed(n_subsets, 0);
+  uint64_t pending_tokens = 0;
+  for (size_t k = 0; k < n_subsets; ++k) {
+    const auto& s = corpus.subsets[k];
+    check_vocabulary(s, model.info().vocab_size);
+    const int64_t n_windows = static_cast<int64_t>(s.plan.windows.size());
+    nats[k].assign(n_windows, 0.0);
+    done[k].assign(n_windows, 0);
+    if (store) {
+      for (auto& [w, v] : store->finished(s.name)) {
+        if (w < 0 || w >= n_windows) continue;  // cannot happen for the same key; ignore defensively
+        nats[k][w] = v;
+        done[k][w] = 1;
+        resumed[k]++;
+      }
+    }
+    for (int64_t w = 0; w < n_windows; ++w)
+      if (!done[k][w]) pending_tokens += scored_in(s.plan.windows[w]);
+  }
+
+  EvalResult result;
+  result.complete = true;
+  {
+    Progress bar("scoring", pending_tokens, "tok");
+    if (!options.progress) bar.finish();
+    std::vector<model::ScoreRequest> requests;
+    std::vector<model::ScoreResult> outputs;
+    std::vector<int64_t> batch_windows;
+    std::vector<std::pair<int64_t, double>> finished;
+    for (size_t k = 0; k < n_subsets && result.complete; ++k) {
+      const auto& s = corpus.subsets[k];
+      const int64_t n_windows = static_cast<int64_t>(s.plan.windows.size());
+      for (int64_t g = 0; g < n_windows; g += options.batch) {
+        batch_windows.clear();
+        for (int64_t w = g; w < std::min<int64_t>(n_windows, g + options.batch); ++w)
+          if (!done[k][w]) batch_windows.push_back(w);
+        if (batch_windows.empty()) continue;
+        if (options.stop && options.stop->load()) {
+          result.complete = false;
+          break;
+        }
+        requests.clear();
+        uint64_t batch_tokens = 0;
+        for (int64_t w : batch_windows) {
+          const Window& win = s.plan.windows[w];
+          requests.push_back({window_tokens(s, kind, win), win.length, win.score_begin});
+          batch_tokens += scored_in(win);
+        }
+        outputs.assign(requests.size(), {});
+        model.score(requests, outputs, /*want_token_logprobs=*/false);
+        finished.clear();
+        for (size_t i = 0; i < batch_windows.size(); ++i) {
+          double v = outputs[i].nll_nats;
+          if (!std::isfinite(v))
+            internal_error("subset '{}', window {}: the model returned a non-finite loss ({})", s.name,
+                           batch_windows[i], v);
+          nats[k][batch_windows[i]] = v;
+          done[k][batch_windows[i]] = 1;
+          finished.emplace_back(batch_windows[i], v);
+        }
+        if (store) store->commit(s.name, finished);
+        bar.add(batch_tokens);
+      }
+    }
+  }
+
+  // Totals, summed in window order from the per-window figures: independent of batching and
+  // of how many times the run was resumed.
+  double sum_bpc = 0;
+  int n_bpc = 0;
+  for (size_t k = 0; k < n_subsets; ++k) {
+    const auto& s = corpus.subsets[k];
+    SubsetResult r;
+    r.name = s.name;
+    r.documents = s.documents;
+    r.empty_documents = s.empty_documents;
+    r.characters = s.characters;
+    r.bytes = s.bytes;
+    r.tokens = static_cast<int64_t>(s.tokens.size());
+    r.scored_tokens = s.plan.scored_tokens;
+    r.windows = static_cast<int64_t>(s.plan.windows.size());
+    r.resumed_windows = resumed[k];
+    r.short_corpus = s.plan.short_corpus;
+    r.notes = s.plan.notes;
+    if (s.empty_documents)
+      r.notes.push_back(fmt::format("dropped {} empty document{} (as the paper's script does)",
+                                    s.empty_documents, s.empty_documents == 1 ? "" : "s"));
+    for (int64_t w = 0; w < r.windows; ++w) r.nats += nats[k][w];
+    if (r.windows == 0) {
+      r.notes.push_back("no tokens to score");
+    } else {
+      r.bpc = bits_per_unit(r.nats, r.characters);
+      r.bits_per_byte = bits_per_unit(r.nats, r.bytes);
+    }
+    if (r.bpc) {
+      sum_bpc += *r.bpc;
+      n_bpc++;
+    }
+    result.documents += r.documents;
+    result.empty_documents += r.empty_documents;
+    result.characters += r.characters;
+    result.bytes += r.bytes;
+    result.tokens += r.tokens;
+    result.scored_tokens += r.scored_tokens;
+    result.windows += r.windows;
+    result.resumed_windows += r.resumed_windows;
+    result.nats += r.nats;
+    result.subsets.push_back(std::move(r));
+  }
+  if (n_bpc) result.average_bpc = sum_bpc / n_bpc;
+  if (result.windows) {
+    result.pooled_bpc = bits_per_unit(result.nats, result.characters);
+    result.pooled_bits_per_byte = bits_per_unit(result.nats, result.bytes);
+  }
+  return result;
+}
+
+}  // namespace ziq::eval
