@@ -27,8 +27,9 @@ void split_piece(const Piece& piece, const std::vector<std::pair<size_t, size_t>
   size_t n = piece.text.size();
   if (n == 0) return;
   // The spans that cover the piece: matches and the text between them.
-  std::vector<Span> spans;
-  spans.reserve(matches.size() * 2 + 1);
+  thread_local std::vector<Span> spans, merged;  // scratch, reused across calls
+  spans.clear();
+  merged.clear();
   size_t prev = 0;
   for (auto [b, e] : matches) {
     if (b > prev) spans.push_back({prev, b, invert});
@@ -37,15 +38,14 @@ void split_piece(const Piece& piece, const std::vector<std::pair<size_t, size_t>
   }
   if (prev < n) spans.push_back({prev, n, invert});
 
-  std::vector<Span> merged;
-  merged.reserve(spans.size());
+  const std::vector<Span>* result = &merged;
   switch (behavior) {
     case SplitBehavior::removed:
       for (const Span& s : spans)
         if (!s.is_match) merged.push_back(s);
       break;
     case SplitBehavior::isolated:
-      merged = spans;
+      result = &spans;
       break;
     case SplitBehavior::merged_with_previous: {
       bool previous_match = false;
@@ -74,7 +74,7 @@ void split_piece(const Piece& piece, const std::vector<std::pair<size_t, size_t>
       }
       break;
   }
-  for (const Span& s : merged) {
+  for (const Span& s : *result) {
     if (s.end > s.begin) out.push_back({piece.text.substr(s.begin, s.end - s.begin), piece.at_start && s.begin == 0});
   }
 }

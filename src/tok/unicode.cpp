@@ -22,65 +22,6 @@ void utf8_append(std::string& out, char32_t c) {
   }
 }
 
-size_t utf8_invalid_at(std::string_view s) {
-  const auto* p = reinterpret_cast<const uint8_t*>(s.data());
-  size_t n = s.size(), i = 0;
-  while (i < n) {
-    // ASCII fast path, eight bytes at a time.
-    while (i + 8 <= n) {
-      uint64_t w;
-      __builtin_memcpy(&w, p + i, 8);
-      if (w & 0x8080808080808080ull) break;
-      i += 8;
-    }
-    if (i >= n) break;
-    uint8_t b = p[i];
-    if (b < 0x80) { ++i; continue; }
-    size_t len;
-    char32_t min;
-    if ((b & 0xE0) == 0xC0) { len = 2; min = 0x80; }
-    else if ((b & 0xF0) == 0xE0) { len = 3; min = 0x800; }
-    else if ((b & 0xF8) == 0xF0) { len = 4; min = 0x10000; }
-    else return i;
-    if (i + len > n) return i;
-    char32_t c = b & (0x7F >> len);
-    for (size_t k = 1; k < len; ++k) {
-      if ((p[i + k] & 0xC0) != 0x80) return i;
-      c = (c << 6) | (p[i + k] & 0x3F);
-    }
-    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return i;
-    i += len;
-  }
-  return std::string_view::npos;
-}
-
-std::string utf8_lossy(std::string_view s) {
-  if (utf8_invalid_at(s) == std::string_view::npos) return std::string(s);
-  std::string out;
-  out.reserve(s.size() + 8);
-  const auto* p = reinterpret_cast<const uint8_t*>(s.data());
-  size_t n = s.size(), i = 0;
-  while (i < n) {
-    uint8_t b = p[i];
-    if (b < 0x80) { out.push_back(char(b)); ++i; continue; }
-    size_t len = 0;
-    uint8_t lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-    if (b >= 0xC2 && b <= 0xDF) len = 2;
-    else if (b >= 0xE0 && b <= 0xEF) { len = 3; if (b == 0xE0) lo = 0xA0; if (b == 0xED) hi = 0x9F; }
-    else if (b >= 0xF0 && b <= 0xF4) { len = 4; if (b == 0xF0) lo = 0x90; if (b == 0xF4) hi = 0x8F; }
-    if (len == 0) { out += "\xEF\xBF\xBD"; ++i; continue; }
-    size_t k = 1;
-    for (; k < len && i + k < n; ++k) {
-      uint8_t c = p[i + k];
-      if (k == 1 ? (c < lo || c > hi) : (c & 0xC0) != 0x80) break;
-    }
-    if (k == len) out.append(s.substr(i, len));
-    else out += "\xEF\xBF\xBD";
-    i += k;
-  }
-  return out;
-}
-
 bool is_whitespace(char32_t c) {
   switch (c) {
     case 0x09: case 0x0A: case 0x0B: case 0x0C: case 0x0D: case 0x20: case 0x85: case 0xA0:

@@ -1,5 +1,5 @@
 // Small UTF-8 and Unicode helpers the tokenizer pipeline shares: decoding one code point,
-// encoding one, validation, and the character classes Hugging Face tokenizers use (Rust's
+// encoding one, and the character classes Hugging Face tokenizers use (Rust's
 // char::is_whitespace, is_numeric, punctuation), answered by utf8proc's tables.
 #pragma once
 
@@ -8,7 +8,14 @@
 #include <string>
 #include <string_view>
 
+#include "text/utf8.h"
+
 namespace ziq::tok {
+
+// Validation and lossy repair come from text/utf8.h; Rust's String::from_utf8_lossy (what
+// tokenizers' ByteLevel decoder uses) replaces maximal invalid subparts exactly as Python does.
+inline size_t utf8_invalid_at(std::string_view s) { return text::find_invalid_utf8(s); }
+inline std::string utf8_lossy(std::string_view s) { return text::replace_invalid_utf8(s); }
 
 // Length in bytes of the UTF-8 sequence that starts with byte b (1 for invalid lead bytes).
 inline size_t utf8_len(uint8_t b) {
@@ -41,13 +48,6 @@ inline char32_t utf8_prev(std::string_view s, size_t& i) {
 }
 
 void utf8_append(std::string& out, char32_t c);
-
-// Offset of the first byte that is not valid UTF-8, or npos.
-size_t utf8_invalid_at(std::string_view s);
-
-// Invalid sequences replaced by U+FFFD, one per maximal invalid subpart (Rust's
-// String::from_utf8_lossy and Python's errors="replace" agree on this).
-std::string utf8_lossy(std::string_view s);
 
 bool is_whitespace(char32_t c);   // Unicode White_Space (Rust char::is_whitespace)
 bool is_numeric(char32_t c);      // categories Nd, Nl, No (Rust char::is_numeric)
