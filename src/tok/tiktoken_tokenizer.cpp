@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <charconv>
 #include <climits>
 #include <cstring>
 #include <filesystem>
 #include <queue>
+#include <unordered_map>
 
 #include "core/error.h"
 #include "text/decompress.h"
@@ -141,15 +143,17 @@ void RankTable::reserve(size_t n) {
 bool RankTable::insert(std::string_view bytes, TokenId rank) {
   if (2 * (count_ + 1) > slots_.size()) reserve(count_ + 1);
   size_t mask = slots_.size() - 1;
-  for (size_t i = hash_bytes(bytes) & mask;; i = (i + 1) & mask) {
+  uint64_t h = hash_bytes(bytes);
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
     Slot& s = slots_[i];
     if (s.rank < 0) {
-      s = {static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(bytes.size()), rank};
+      s = {static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(bytes.size()), rank, uint32_t(h >> 32)};
       arena_ += bytes;
       ++count_;
       return true;
     }
-    if (s.length == bytes.size() && std::memcmp(arena_.data() + s.offset, bytes.data(), bytes.size()) == 0)
+    if (s.tag == uint32_t(h >> 32) && s.length == bytes.size() &&
+        std::memcmp(arena_.data() + s.offset, bytes.data(), bytes.size()) == 0)
       return false;
   }
 }
@@ -157,10 +161,12 @@ bool RankTable::insert(std::string_view bytes, TokenId rank) {
 TokenId RankTable::find(std::string_view bytes) const {
   if (slots_.empty()) return -1;
   size_t mask = slots_.size() - 1;
-  for (size_t i = hash_bytes(bytes) & mask;; i = (i + 1) & mask) {
+  uint64_t h = hash_bytes(bytes);
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
     const Slot& s = slots_[i];
     if (s.rank < 0) return -1;
-    if (s.length == bytes.size() && std::memcmp(arena_.data() + s.offset, bytes.data(), bytes.size()) == 0)
+    if (s.tag == uint32_t(h >> 32) && s.length == bytes.size() &&
+        std::memcmp(arena_.data() + s.offset, bytes.data(), bytes.size()) == 0)
       return s.rank;
   }
 }
@@ -237,6 +243,8 @@ TiktokenTokenizer::TiktokenTokenizer(const std::string& path, const std::string&
   specials_.finalize(nullptr);
   regex_ = std::make_unique<Regex>(family_.pattern, family_.name + " pattern");
   fingerprint_ = fmt::format("{:016x}", hash_bytes(content) ^ hash_bytes(family_.name));
+  static std::atomic<uint64_t> instances{0};
+  instance_ = ++instances;
 }
 
 std::vector<TokenId> TiktokenTokenizer::encode(std::string_view text, bool add_special) const {
@@ -273,10 +281,31 @@ void TiktokenTokenizer::encode_piece(std::string_view piece, std::vector<TokenId
     out.push_back(whole);
     return;
   }
-  if (piece.size() <= 128)
-    merge_short(piece, out);
-  else
+  if (piece.size() > 128) {
     merge_long(piece, out);
+    return;
+  }
+  // Pieces that are not tokens repeat (identifiers, inflected words): their merges are cached.
+  struct Cache {
+    struct Hash {
+      using is_transparent = void;
+      size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    };
+    uint64_t owner = 0;
+    std::unordered_map<std::string, std::vector<TokenId>, Hash, std::equal_to<>> ids;
+  };
+  thread_local Cache cache;
+  if (cache.owner != instance_ || cache.ids.size() > (1u << 16)) {
+    cache.ids.clear();
+    cache.owner = instance_;
+  }
+  if (auto it = cache.ids.find(piece); it != cache.ids.end()) {
+    out.insert(out.end(), it->second.begin(), it->second.end());
+    return;
+  }
+  size_t start = out.size();
+  merge_short(piece, out);
+  cache.ids.emplace(piece, std::vector<TokenId>(out.begin() + start, out.end()));
 }
 
 // tiktoken's merge loop: boundaries with the rank of the pair that starts at each; merge the

@@ -54,6 +54,7 @@ class RankTable {
   struct Slot {
     uint32_t offset = 0, length = 0;
     TokenId rank = -1;
+    uint32_t tag = 0;  // high bits of the hash: most misses end without touching the bytes
   };
   void grow();
   std::string arena_;
@@ -94,6 +95,7 @@ class TiktokenTokenizer final : public Tokenizer {
   std::vector<std::string_view> decoder_;  // id -> bytes (into ranks_ or family_)
   std::vector<bool> is_special_;
   std::string fingerprint_;
+  uint64_t instance_ = 0;  // tells the thread-local piece caches of two tokenizers apart
 };
 
 }  // namespace ziq::tok
