@@ -260,12 +260,21 @@ SentencePieceTokenizer::~SentencePieceTokenizer() = default;
 // does) gives the same ids as the whole text, and repeated words come from a cache. This also needs
 // BPE and a plain normalizer (no table, spaces kept as they are and escaped); otherwise the text
 // goes to sentencepiece whole.
+// ASCII characters that no piece of two or more characters holds (digits where the model splits
+// them, newlines, tabs) never merge with anything, so they are words of their own too.
 void SentencePieceTokenizer::setup_word_units(const std::string& bytes, bool add_dummy_prefix) {
+  isolated_.fill(true);
   for (int id = 0; id < sp_->GetPieceSize(); ++id) {
+    if (sp_->IsByte(id) || sp_->IsControl(id) || sp_->IsUnknown(id)) continue;  // never matched as text
     const std::string& piece = sp_->IdToPiece(id);
     size_t lead = 0;
     while (piece.compare(lead, kSpace.size(), kSpace) == 0) lead += kSpace.size();
     if (piece.find(kSpace, lead) != std::string::npos) return;  // a "▁" after another character
+    size_t len = 0;
+    for (size_t i = 0; i < piece.size(); ++len) utf8_next(piece, i);
+    if (len >= 2)
+      for (char c : piece)
+        if (static_cast<uint8_t>(c) < 128) isolated_[static_cast<uint8_t>(c)] = false;
   }
   word_sp_ = sp_.get();
   if (policy_.legacy) {  // the dummy prefix is put in front here, so the words need a model without
@@ -452,17 +461,22 @@ void SentencePieceTokenizer::encode_words(std::string_view s, std::vector<TokenI
   }
   norm.clear();
   if (dummy_prefix_) norm += kSpace;
-  for (char c : s) {
-    if (c == ' ')
-      norm += kSpace;
-    else
-      norm += c;
+  for (size_t i = 0; i < s.size();) {  // sentencepiece's whitespace escaping: ' ' -> "▁"
+    size_t space = std::min(s.find(' ', i), s.size());
+    norm.append(s.data() + i, space - i);
+    if (space < s.size()) norm += kSpace;
+    i = space + 1;
   }
+  // Words: a run of "▁" and what follows up to the next "▁", or one isolated character.
+  auto isolated = [&](size_t i) { return static_cast<uint8_t>(norm[i]) < 128 && isolated_[uint8_t(norm[i])]; };
   std::vector<int> ids;
   for (size_t i = 0; i < norm.size();) {
-    size_t j = i;
-    while (norm.compare(j, kSpace.size(), kSpace) == 0) j += kSpace.size();
-    size_t end = std::min(norm.find(kSpace, j), norm.size());
+    size_t end = i + 1;
+    if (!isolated(i)) {
+      end = i;
+      while (norm.compare(end, kSpace.size(), kSpace) == 0) end += kSpace.size();
+      while (end < norm.size() && !isolated(end) && norm.compare(end, kSpace.size(), kSpace) != 0) ++end;
+    }
     std::string_view word(norm.data() + i, end - i);
     i = end;
     if (auto it = cache.ids.find(word); it != cache.ids.end()) {

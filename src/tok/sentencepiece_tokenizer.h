@@ -15,6 +15,7 @@
 // legacy path whatever the config says. Any other tokenizer_class is refused by name.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -74,6 +75,7 @@ class SentencePieceTokenizer final : public Tokenizer {
   const sentencepiece::SentencePieceProcessor* word_sp_ = nullptr;
   std::unique_ptr<sentencepiece::SentencePieceProcessor> owned_word_sp_;
   bool dummy_prefix_ = false;
+  std::array<bool, 128> isolated_{};  // ASCII characters that are always words of their own
   uint64_t instance_ = 0;  // tells the thread-local word caches of two tokenizers apart
   SentencePiecePolicy policy_;
   AddedVocabulary splitter_;        // the added tokens with their flags off: only finds them
