@@ -13,6 +13,7 @@
 #include "tok/post_processors.h"
 #include "tok/pre_tokenizers.h"
 #include "tok/unicode.h"
+#include "tok/unigram.h"
 
 namespace ziq::tok {
 
@@ -75,8 +76,14 @@ class JsonTokenizer : public Tokenizer {
     const Json& model = require(j, "model", root);
     JsonPlace mp = root.at("model");
     std::string type = model.is_object() && model.contains("type") ? get_string(model, "type", mp) : "BPE";
-    if (type == "BPE") model_ = std::make_unique<BpeModel>(model, mp, byte_level_);
-    else unknown_type(mp, "model", type);
+    if (type == "BPE") {
+      model_ = std::make_unique<BpeModel>(model, mp, byte_level_);
+    } else if (type == "Unigram") {
+      if (byte_level_) field_error(mp, "a Unigram model behind a ByteLevel pre-tokenizer is not supported");
+      model_ = std::make_unique<UnigramModel>(model, mp);
+    } else {
+      unknown_type(mp, "model", type);
+    }
 
     // Added tokens.
     if (auto it = j.find("added_tokens"); it != j.end() && !it->is_null()) {

@@ -117,6 +117,20 @@ cases["split_string_merged_next"] = spec(
         {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]},
     decoder={"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True})
 
+uni_vocab = [["<unk>", 0.0], ["<s>", 0.0], ["</s>", 0.0]] + [[b, -20.0] for b in byte_tokens[:4]] + \
+    [[c, -5.0 - i * 0.1] for i, c in enumerate(chars)] + \
+    [["▁the", -2.0], ["▁t", -3.0], ["he", -3.0], ["▁a", -3.5], ["ab", -3.0], ["▁ab", -2.5], ["ll", -4.0],
+     ["hel", -4.5], ["lo", -4.5], ["▁he", -4.0], ["llo", -4.2], ["12", -4.0], ["34", -4.0], ["1234", -7.5]]
+uni_meta = {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": True}
+cases["unigram_metaspace_unk"] = spec({"type": "Unigram", "unk_id": 0, "vocab": uni_vocab, "byte_fallback": False},
+    pre_tokenizer=uni_meta, post_processor=template,
+    decoder={"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": True},
+    added=[added(0, "<unk>"), added(1, "<s>"), added(2, "</s>")])
+uni_bf = uni_vocab + [[b, -20.0] for b in byte_tokens[4:]]
+cases["unigram_byte_fallback_nfkc"] = spec({"type": "Unigram", "unk_id": 0, "vocab": uni_bf, "byte_fallback": True},
+    normalizer={"type": "NFKC"}, pre_tokenizer={"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": False},
+    decoder=sp_decoder, added=[added(1, "<s>"), added(2, "</s>")])
+
 out = {"tokenizers_version": tokenizers.__version__, "texts": texts, "cases": {}}
 for name, s in cases.items():
     tok = Tokenizer.from_str(json.dumps(s))
