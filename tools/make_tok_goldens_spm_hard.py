@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Writes tests/data/tok/spm_hard.jsonl: the hand-made hard set the SentencePiece and tiktoken
-parity tests run on (one {"text": ...} per line).
+parity tests run on (one {"text": ...} per line): the texts below, then those of the tokenizer.json
+tests' tests/data/tok/hard.jsonl that are not among them (a snapshot, so goldens do not move when
+that file does).
 
 Run from the repository root: python3 tools/make_tok_goldens_spm_hard.py
 Then regenerate the goldens that use it (make_tok_goldens_spm.py, make_tok_goldens_tiktoken.py).
@@ -49,11 +51,19 @@ def hard_texts():
 
 def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    texts = hard_texts()
+    # A snapshot of the tokenizer.json tests' hard set too (tests/data/tok/hard.jsonl, "content").
+    other = os.path.join(root, "tests", "data", "tok", "hard.jsonl")
+    if os.path.exists(other):
+        with open(other, encoding="utf-8") as f:
+            for line in f.read().split("\n"):
+                if line and json.loads(line)["content"] not in texts:
+                    texts.append(json.loads(line)["content"])
     path = os.path.join(root, "tests", "data", "tok", "spm_hard.jsonl")
     with open(path, "w", encoding="utf-8") as f:
-        for text in hard_texts():
+        for text in texts:
             f.write(json.dumps({"text": text}) + "\n")
-    print(f"wrote {path}: {len(hard_texts())} texts")
+    print(f"wrote {path}: {len(texts)} texts")
 
 
 if __name__ == "__main__":
