@@ -1,0 +1,322 @@
+// `ziq eval`: BPC of a corpus under a model, per subset and overall, the paper's way by default.
+// Every run is recorded in the results database; finished windows are committed as they come, so
+// an interrupted run (Ctrl-C, kill -9, power loss) resumes when the same command is given again.
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+
+#include "cli/baseline_view.h"
+#include "cli/command.h"
+#include "cli/data_files.h"
+#include "cli/output.h"
+#include "codec/classic.h"
+#include "core/error.h"
+#include "eval/scorer.h"
+#include "model/model.h"
+#include "store/eval_progress.h"
+#include "store/results.h"
+#include "text/corpus.h"
+#include "tok/tokenizer.h"
+
+namespace ziq::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct EvalArgs {
+  std::string model;
+  std::vector<std::string> corpora;
+  std::string protocol = "paper";
+  int64_t context = 1900;
+  int64_t stride = 512;
+  int batch = 4;
+  int threads = 0;
+  std::string db;
+  bool no_resume = false;
+};
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_interrupt(int) {
+  g_stop.store(true);
+  static const char msg[] = "\nziq: interrupted: stopping after the batch in flight (Ctrl-C again to quit now)\n";
+  ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+  (void)ignored;
+  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends at once; committed windows are safe
+}
+
+std::string fmt_opt(const std::optional<double>& v, int decimals) { return v ? fixed(*v, decimals) : "-"; }
+nlohmann::json json_opt(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); }
+
+nlohmann::json subset_json(const eval::SubsetResult& s) {
+  return {{"subset", s.name},
+          {"bpc", json_opt(s.bpc)},
+          {"bits_per_byte", json_opt(s.bits_per_byte)},
+          {"nats", s.nats},
+          {"characters", s.characters},
+          {"bytes", s.bytes},
+          {"documents", s.documents},
+          {"empty_documents", s.empty_documents},
+          {"tokens", s.tokens},
+          {"scored_tokens", s.scored_tokens},
+          {"windows", s.windows},
+          {"resumed_windows", s.resumed_windows},
+          {"short_corpus", s.short_corpus},
+          {"notes", s.notes}};
+}
+
+store::SubsetFigures figures(const eval::SubsetResult& s) {
+  store::SubsetFigures f;
+  f.subset = s.name;
+  f.bpc = s.bpc;
+  f.bits_per_byte = s.bits_per_byte;
+  f.characters = static_cast<int64_t>(s.characters);
+  f.bytes = static_cast<int64_t>(s.bytes);
+  f.documents = static_cast<int64_t>(s.documents);
+  f.empty_documents = static_cast<int64_t>(s.empty_documents);
+  f.tokens = s.tokens;
+  f.scored_tokens = s.scored_tokens;
+  f.nats = s.nats;
+  f.windows = s.windows;
+  for (auto& n : s.notes) f.note += (f.note.empty() ? "" : "; ") + n;
+  return f;
+}
+
+// The run's figures for the results store: each subset, the pooled row ('*') and, as imported
+// leaderboards store it, the mean of the subsets' BPC as subset "average".
+std::vector<store::SubsetFigures> run_figures(const eval::EvalResult& r) {
+  std::vector<store::SubsetFigures> out;
+  bool has_average_subset = false;
+  for (auto& s : r.subsets) {
+    out.push_back(figures(s));
+    has_average_subset |= s.name == "average";
+  }
+  eval::SubsetResult pooled;
+  pooled.name = store::kOverallSubset;
+  pooled.documents = r.documents;
+  pooled.empty_documents = r.empty_documents;
+  pooled.characters = r.characters;
+  pooled.bytes = r.bytes;
+  pooled.tokens = r.tokens;
+  pooled.scored_tokens = r.scored_tokens;
+  pooled.windows = r.windows;
+  pooled.nats = r.nats;
+  pooled.bpc = r.pooled_bpc;
+  pooled.bits_per_byte = r.pooled_bits_per_byte;
+  out.push_back(figures(pooled));
+  if (!has_average_subset && r.subsets.size() > 1) {
+    store::SubsetFigures avg;
+    avg.subset = "average";
+    avg.bpc = r.average_bpc;
+    avg.note = "mean of the subsets' BPC, as the paper reports";
+    out.push_back(avg);
+  }
+  return out;
+}
+
+std::string corpus_name(const std::vector<std::string>& paths) {
+  std::string name;
+  for (auto& p : paths) name += (name.empty() ? "" : ",") + fs::path(p).filename().string();
+  return name;
+}
+
+void run(const EvalArgs& args, const GlobalOptions& global) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string started_at = store::utc_now_iso8601();
+  const bool default_model = args.model.empty();
+  std::string model_ref = args.model;
+  if (default_model) {
+    model_ref = (fs::path(data_dir()) / "default-model").string();
+    if (!fs::is_directory(model_ref))
+      input_error("{}: the built-in model is missing (give --model, or set ZIQ_DATA_DIR to ziq's data folder)",
+                  model_ref);
+  }
+  std::vector<std::string> corpora = args.corpora;
+  if (corpora.empty()) corpora.push_back(sample_corpus_path());
+
+  eval::ProtocolParams protocol;
+  protocol.kind = eval::parse_protocol(args.protocol);
+  protocol.context = args.context;
+  protocol.stride = args.stride;
+  if (args.context < 1) usage_error("--context must be at least 1 (got {})", args.context);
+  if (args.stride < 1) usage_error("--stride must be at least 1 (got {})", args.stride);
+  if (args.batch < 1) usage_error("--batch must be at least 1 (got {})", args.batch);
+
+  model::LoadOptions load;
+  load.threads = args.threads;
+  auto lm = model::load_model(model_ref, load);
+  const auto& info = lm->info();
+  auto tokenizer = tok::load_tokenizer(info.path);
+
+  text::CorpusReader reader(corpora);
+  auto prepared = eval::prepare_corpus(reader, *tokenizer, protocol, args.threads);
+
+  // The run's identity: what decides every window's nats. Resuming needs all of it equal.
+  nlohmann::json key = {{"model", info.fingerprint},
+                        {"tokenizer", tokenizer->fingerprint()},
+                        {"corpus", prepared.corpus_fingerprint},
+                        {"protocol", eval::protocol_name(protocol.kind)},
+                        {"context", protocol.context},
+                        {"stride", protocol.stride},
+                        {"backend", load.backend},
+                        {"dtype", info.dtype},
+                        {"ziq", ZIQ_VERSION}};
+  const std::string db_path = args.db.empty() ? store::default_results_path() : args.db;
+  store::ResultsStore results(db_path);
+  store::EvalProgress progress(results.database(), key.dump());
+  if (args.no_resume) progress.clear();
+
+  struct Store : eval::WindowStore {
+    store::EvalProgress& p;
+    explicit Store(store::EvalProgress& p) : p(p) {}
+    std::vector<std::pair<int64_t, double>> finished(const std::string& s) override { return p.finished(s); }
+    void commit(const std::string& s, std::span<const std::pair<int64_t, double>> w) override { p.commit(s, w); }
+  } window_store(progress);
+
+  g_stop.store(false);
+  auto previous = std::signal(SIGINT, on_interrupt);
+  eval::ScoreOptions options;
+  options.batch = args.batch;
+  options.stop = &g_stop;
+  options.progress = !global.quiet && !global.json;
+  eval::EvalResult result;
+  try {
+    result = eval::score_corpus(prepared, *lm, options, &window_store);
+  } catch (...) {
+    std::signal(SIGINT, previous);
+    throw;
+  }
+  std::signal(SIGINT, previous);
+  if (!result.complete) {
+    std::fprintf(stderr,
+                 "ziq: stopped; %lld finished windows are saved in %s (run %s). Give the same command "
+                 "again to resume.\n",
+                 static_cast<long long>(progress.stored_windows()), db_path.c_str(), progress.run_key().c_str());
+    std::fflush(stdout);
+    std::_Exit(kExitInterrupted);  // the database is consistent: every commit is a whole transaction
+  }
+  progress.mark_completed();
+
+  store::RunRecord record;
+  record.run_key = progress.run_key();
+  record.model_name = info.name;
+  record.model_path = info.path;
+  record.model_fingerprint = info.fingerprint;
+  record.model_architecture = info.architecture;
+  record.model_dtype = info.dtype;
+  record.corpus_name = corpus_name(corpora);
+  record.corpus_fingerprint = prepared.corpus_fingerprint;
+  record.protocol = eval::protocol_name(protocol.kind);
+  record.context = protocol.context;
+  record.stride = protocol.stride;
+  record.tokenizer_kind = tokenizer->kind();
+  record.tokenizer_fingerprint = tokenizer->fingerprint();
+  record.backend = load.backend;
+  record.started_at = started_at;
+  if (result.resumed_windows)
+    record.notes = fmt::format("resumed: {} of {} windows from an earlier run", result.resumed_windows, result.windows);
+  record.subsets = run_figures(result);
+  const int64_t run_id = results.insert_finished_run(record);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  nlohmann::json j;
+  j["model"] = {{"name", info.name},         {"path", info.path},         {"architecture", info.architecture},
+                {"dtype", info.dtype},       {"fingerprint", info.fingerprint}, {"parameters", info.n_params},
+                {"builtin", default_model}};
+  j["tokenizer"] = {{"kind", tokenizer->kind()}, {"fingerprint", tokenizer->fingerprint()}};
+  j["corpus"] = {{"paths", corpora}, {"fingerprint", prepared.corpus_fingerprint}};
+  j["protocol"] = {{"name", eval::protocol_name(protocol.kind)},
+                   {"context", protocol.context},
+                   {"stride", protocol.stride}};
+  j["backend"] = load.backend;
+  j["run_key"] = progress.run_key();
+  j["run_id"] = run_id;
+  j["db"] = db_path;
+  j["subsets"] = nlohmann::json::array();
+  for (auto& s : result.subsets) j["subsets"].push_back(subset_json(s));
+  j["overall"] = {{"average_bpc", json_opt(result.average_bpc)},
+                  {"pooled_bpc", json_opt(result.pooled_bpc)},
+                  {"pooled_bits_per_byte", json_opt(result.pooled_bits_per_byte)},
+                  {"nats", result.nats},
+                  {"characters", result.characters},
+                  {"bytes", result.bytes},
+                  {"documents", result.documents},
+                  {"empty_documents", result.empty_documents},
+                  {"tokens", result.tokens},
+                  {"scored_tokens", result.scored_tokens},
+                  {"windows", result.windows},
+                  {"resumed_windows", result.resumed_windows}};
+  j["seconds"] = seconds;
+
+  // On the built-in model, the classic compressors on the same text, for scale.
+  std::optional<codec::BaselineReport> baselines;
+  if (default_model) {
+    text::CorpusReader again(corpora);
+    baselines = codec::compute_baselines(again, codec::all_classic_codecs(), args.threads);
+    j["baselines"] = codec::to_json(*baselines);
+  }
+
+  if (global.json) {
+    print_json(j);
+    return;
+  }
+  std::printf("model     %s (%s, %s, fingerprint %s)\n", info.name.c_str(), info.architecture.c_str(),
+              info.dtype.c_str(), info.fingerprint.c_str());
+  std::printf("tokenizer %s (fingerprint %s)\n", tokenizer->kind().c_str(), tokenizer->fingerprint().c_str());
+  std::printf("corpus    %s (fingerprint %s)\n", corpora.size() == 1 ? corpora[0].c_str() : "several files",
+              prepared.corpus_fingerprint.c_str());
+  std::printf("protocol  %s, context %lld, stride %lld\n\n", eval::protocol_name(protocol.kind).c_str(),
+              static_cast<long long>(protocol.context), static_cast<long long>(protocol.stride));
+  Table t({"subset", "BPC", "bits/byte", "docs", "characters", "bytes", "tokens", "scored", "windows", "nats"});
+  for (auto& s : result.subsets)
+    t.add({s.name.empty() ? "-" : s.name, fmt_opt(s.bpc, 4), fmt_opt(s.bits_per_byte, 4), std::to_string(s.documents),
+           std::to_string(s.characters), std::to_string(s.bytes), std::to_string(s.tokens),
+           std::to_string(s.scored_tokens), std::to_string(s.windows), fixed(s.nats, 1)});
+  if (result.subsets.size() > 1) {
+    t.add({"average", fmt_opt(result.average_bpc, 4)});
+    t.add({"pooled", fmt_opt(result.pooled_bpc, 4), fmt_opt(result.pooled_bits_per_byte, 4),
+           std::to_string(result.documents), std::to_string(result.characters), std::to_string(result.bytes),
+           std::to_string(result.tokens), std::to_string(result.scored_tokens), std::to_string(result.windows),
+           fixed(result.nats, 1)});
+  }
+  t.print();
+  if (baselines) {
+    ModelColumn column{"ziq default model", {}};
+    for (auto& s : result.subsets)
+      if (s.bpc) column.bpc[s.name] = *s.bpc;
+    std::printf("\nBPC beside classic compressors on the same text:\n");
+    print_baselines(*baselines, {column});
+  }
+  if (!global.quiet) {
+    for (auto& s : result.subsets)
+      for (auto& n : s.notes) std::fprintf(stderr, "note: %s: %s\n", s.name.c_str(), n.c_str());
+    if (result.resumed_windows)
+      std::fprintf(stderr, "note: resumed: %lld of %lld windows were already in the results database\n",
+                   static_cast<long long>(result.resumed_windows), static_cast<long long>(result.windows));
+    std::fprintf(stderr, "saved as run %lld (key %s) in %s (%.1f s)\n", static_cast<long long>(run_id),
+                 progress.run_key().c_str(), db_path.c_str(), seconds);
+  }
+}
+
+void setup(CLI::App& sub, const GlobalOptions& global) {
+  auto args = std::make_shared<EvalArgs>();
+  sub.add_option("--model,-m", args->model, "Model folder or org/name in the Hugging Face cache (default: the built-in model)");
+  sub.add_option("--corpus,-c", args->corpora, "Corpus files: JSONL (.gz .zst .xz), text, folders (default: the sample corpus)");
+  sub.add_option("--protocol", args->protocol, "paper (the paper's windows), full (every token once), doc (each document alone)")
+      ->capture_default_str();
+  sub.add_option("--context", args->context, "Context length C; windows hold C + 1 tokens")->capture_default_str();
+  sub.add_option("--stride", args->stride, "Stride s between windows")->capture_default_str();
+  sub.add_option("--batch", args->batch, "Windows per model call")->capture_default_str();
+  sub.add_option("--threads", args->threads, "Threads (0 = all cores)")->capture_default_str();
+  sub.add_option("--db", args->db, "Results database (default: $ZIQ_DB, else $XDG_DATA_HOME/ziq/results.sqlite)");
+  sub.add_flag("--no-resume", args->no_resume, "Recompute every window, even those saved by an earlier run");
+  sub.callback([args, &global] { run(*args, global); });
+}
+
+}  // namespace
+ZIQ_COMMAND("eval", "Bits per character of a corpus under a language model (per subset and overall)", setup);
+}  // namespace ziq::cli
