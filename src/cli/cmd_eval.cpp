@@ -291,6 +291,7 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
     std::printf("\nBPC beside classic compressors on the same text:\n");
     print_baselines(*baselines, {column});
   }
+  std::fflush(stdout);  // the table before the notes, when both go to one terminal or file
   if (!global.quiet) {
     for (auto& s : result.subsets)
       for (auto& n : s.notes) std::fprintf(stderr, "note: %s: %s\n", s.name.c_str(), n.c_str());
