@@ -45,7 +45,7 @@ def start_and_stop(db, sig, min_windows):
     while finished_windows(db) < min_windows:
         assert p.poll() is None, "ziq finished before it could be interrupted"
         assert time.time() < deadline
-        time.sleep(0.05)
+        time.sleep(0.01)
     p.send_signal(sig)
     out, err = p.communicate(timeout=300)
     return p.returncode, out, err
