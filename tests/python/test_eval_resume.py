@@ -1,4 +1,4 @@
-"""Resuming `ziq eval`: a run killed with SIGKILL (and one stopped with Ctrl-C) midway, then given
+"""Resuming `ziq eval` (on the built-in model): a run killed with SIGKILL (and one stopped with Ctrl-C) midway, then given
 again, ends with exactly the figures of an uninterrupted run (same bits, checked on the JSON's
 floats), and the database says windows were reused. The peer is Python's sqlite3 reading the
 progress table while ziq runs, and the uninterrupted run itself."""
@@ -14,10 +14,10 @@ import pytest
 ZIQ = os.environ["ZIQ_BIN"]
 TEST_DATA = os.environ["ZIQ_TEST_DATA"]
 SOURCE = os.environ["ZIQ_SOURCE_DIR"]
-MODEL = os.path.join(TEST_DATA, "models", "llama_rope_llama3")
+MODEL = os.path.join(SOURCE, "data", "default-model")  # the built-in model, by path
 CORPUS = os.path.join(SOURCE, "data", "sample", "sample.jsonl")
 # Small windows, one per batch: thousands of commits, so a kill lands mid-run.
-ARGS = ["eval", "--model", MODEL, "--corpus", CORPUS, "--context", "48", "--stride", "16",
+ARGS = ["eval", "--model", MODEL, "--corpus", CORPUS, "--context", "48", "--stride", "32",
         "--batch", "1", "--threads", "1", "--json"]
 
 
