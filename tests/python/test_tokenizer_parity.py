@@ -15,8 +15,12 @@ differs on 7 of 53 (single_space, only_spaces, special_lookalikes, metaspace_cha
 long_space_run, mixed_everything, leading_ws): transformers 5 rebuilds a LlamaTokenizer's pipeline
 from its own template (Metaspace pre-tokenizer instead of the file's Prepend + Replace
 normalizers), e.g. " " gives [1, 28705] there and [1, 259] from the file. The BOS policy
-(add_bos_token) agrees with the files' post-processors for all folders. ziq follows the file, like
-tokenizers.Tokenizer.from_file (CI has no transformers, so this is recorded here, not tested).
+(add_bos_token) agrees with the files' post-processors for all folders. tokenizer_config.json's
+add_bos_token / add_eos_token do not override the file's post-processor in ziq; transformers 5.24
+does not apply them either (mistral_7b_v0_1 with add_bos_token=false, add_eos_token=true still gives
+[1, ...] without EOS), while transformers 4.x's LlamaTokenizerFast rebuilt its template from them;
+for every folder here all three agree. ziq follows the file, like tokenizers.Tokenizer.from_file
+(CI has no transformers, so this is recorded here, not tested).
 
 Corpus size: by default the first documents of each corpus up to ZIQ_TOK_PARITY_MB (default 2) MB
 each, i.e. 6 MB per tokenizer, 48 MB over the run; ZIQ_TOK_PARITY_MB=0 takes the corpora whole.
