@@ -189,16 +189,11 @@ const std::string* BpeModel::id_to_token(TokenId id) const {
 
 void BpeModel::encode(std::string_view piece, std::vector<TokenId>& out) const {
   if (piece.empty()) return;
-  if (ignore_merges_) {
-    if (auto it = vocab_.find(piece); it != vocab_.end()) {
-      out.push_back(it->second);
-      return;
-    }
-  }
   if (piece.size() > kCacheMaxPiece) {
     encode_uncached(piece, out);
     return;
   }
+  // The small per-thread cache first: it is hot, the vocabulary is not.
   PieceCache& cache = cache_for(cache_owner_);
   if (auto it = cache.map.find(piece); it != cache.map.end()) {
     out.insert(out.end(), it->second.begin(), it->second.end());
@@ -211,6 +206,12 @@ void BpeModel::encode(std::string_view piece, std::vector<TokenId>& out) const {
 }
 
 void BpeModel::encode_uncached(std::string_view piece, std::vector<TokenId>& out) const {
+  if (ignore_merges_) {
+    if (auto it = vocab_.find(piece); it != vocab_.end()) {
+      out.push_back(it->second);
+      return;
+    }
+  }
   thread_local std::vector<TokenId> syms;
   syms.clear();
   initial_symbols(piece, syms);
