@@ -243,6 +243,42 @@ TEST(Scorer, SameBitsForEveryBatchSizeAndThreadCount) {
   }
 }
 
+// doc scores each document as its own stream: the same as "full" on a corpus in which every
+// document is a subset of its own (which checks that windows point into the right document).
+TEST(Scorer, DocProtocolEqualsEachDocumentAlone) {
+  auto dir = temp_dir();
+  auto docs = sample_docs();
+  auto corpus = write_corpus(dir, docs);
+  FakeModel model;
+  auto by_doc = eval::score_corpus(prepare(corpus, {eval::ProtocolKind::doc, 12, 4}, 2), model,
+                                   {.batch = 3, .progress = false}, nullptr);
+  std::vector<Doc> alone;
+  std::map<std::string, std::vector<std::string>> members;
+  for (size_t i = 0; i < docs.size(); ++i) {
+    if (docs[i].content.empty()) continue;
+    alone.push_back({"d" + std::to_string(i), docs[i].content});
+    members[docs[i].subset].push_back(alone.back().subset);
+  }
+  auto single = eval::score_corpus(prepare(write_corpus(dir, alone), {eval::ProtocolKind::full, 12, 4}, 2), model,
+                                   {.batch = 2, .progress = false}, nullptr);
+  std::map<std::string, const eval::SubsetResult*> one;
+  for (auto& s : single.subsets) one[s.name] = &s;
+  ASSERT_EQ(by_doc.subsets.size(), 3u);
+  for (auto& s : by_doc.subsets) {
+    double nats = 0;
+    int64_t scored = 0, tokens = 0;
+    for (auto& m : members[s.name]) {
+      nats += one.at(m)->nats;
+      scored += one.at(m)->scored_tokens;
+      tokens += one.at(m)->tokens;
+    }
+    EXPECT_NEAR(s.nats, nats, 1e-12 * nats) << s.name;
+    EXPECT_EQ(s.scored_tokens, scored) << s.name;
+    EXPECT_EQ(s.scored_tokens, s.tokens - static_cast<int64_t>(s.documents)) << s.name;  // all but each first
+    EXPECT_EQ(s.tokens, tokens) << s.name;
+  }
+}
+
 TEST(Scorer, StoppedAndResumedRunEqualsUninterrupted) {
   auto dir = temp_dir();
   auto corpus = write_corpus(dir, sample_docs());
