@@ -20,6 +20,11 @@ namespace {
 
 using cpu::GemmKernel;
 
+const void* row_ptr(const Weight& w, int64_t row) {
+  if (w.type == WeightType::bf16) return static_cast<const uint16_t*>(w.data) + row * w.cols;
+  return static_cast<const float*>(w.data) + row * w.cols;
+}
+
 class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(int threads) : threads_(resolve_threads(threads)), kernel_(cpu::default_gemm_kernel()) {
@@ -55,11 +60,7 @@ class CpuBackend final : public Backend {
     const int64_t blocks = (n + nb - 1) / nb;
     run_workers(blocks, [&](int worker, int64_t b) {
       const int64_t j0 = b * nb, cols = std::min(nb, n - j0);
-      if (bf16)
-        cpu::gemm_bf16_block(kernel_, in, static_cast<const uint16_t*>(w.data) + j0 * k, cols, y + j0, n,
-                             scratch_[worker]);
-      else
-        cpu::gemm_f32_block(in, static_cast<const float*>(w.data) + j0 * k, cols, y + j0, n);
+      cpu::gemm_block(kernel_, in, row_ptr(w, j0), bf16, cols, y + j0, n, scratch_[worker]);
       if (bias)
         for (int64_t i = 0; i < m; ++i)
           for (int64_t j = 0; j < cols; ++j) y[i * n + j0 + j] += bias[j0 + j];
@@ -167,11 +168,7 @@ class CpuBackend final : public Backend {
         const int64_t v0 = c * kChunk, nv = std::min(kChunk, vocab - v0);
         std::vector<float>& lg = logits[worker];
         if (lg.size() < size_t(mr * kChunk)) lg.resize(mr * kChunk);
-        if (bf16)
-          cpu::gemm_bf16_block(kernel_, in, static_cast<const uint16_t*>(w.data) + v0 * k, nv, lg.data(), nv,
-                               scratch_[worker]);
-        else
-          cpu::gemm_f32_block(in, static_cast<const float*>(w.data) + v0 * k, nv, lg.data(), nv);
+        cpu::gemm_block(kernel_, in, row_ptr(w, v0), bf16, nv, lg.data(), nv, scratch_[worker]);
         for (int64_t i = 0; i < mr; ++i) {
           const float* row = lg.data() + i * nv;
           const float mx = cpu::max_of(row, nv);

@@ -11,6 +11,18 @@
 
 namespace ziq::backend::cpu {
 
+bool cpu_has_avx512() {
+#if defined(__x86_64__)
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") != 0;
+  }();
+  return has;
+#else
+  return false;
+#endif
+}
+
 bool cpu_has_avx512_bf16() {
 #if defined(__x86_64__)
   static const bool has = [] {
@@ -24,24 +36,30 @@ bool cpu_has_avx512_bf16() {
 #endif
 }
 
-// Measured on the dev machine (AMD EPYC Zen 4, 2 cores; bench/bench_gemm.cpp): see the numbers in
-// the comment of kDefault below.
+// The choice and its measurement are in gemm.h.
 GemmKernel default_gemm_kernel() {
   static const GemmKernel k = [] {
     const char* env = std::getenv("ZIQ_GEMM");
-    if (env && std::strcmp(env, "openblas") == 0) return GemmKernel::openblas;
-    if (env && std::strcmp(env, "avx512bf16") == 0) {
-      if (!cpu_has_avx512_bf16()) usage_error("ZIQ_GEMM=avx512bf16: this CPU has no AVX-512 BF16");
-      return GemmKernel::avx512bf16;
+    const std::string want = env ? env : "";
+    if (want == "openblas") return GemmKernel::openblas;
+    if (want == "avx512" || want == "avx512bf16") {
+      if (!(want == "avx512" ? cpu_has_avx512() : cpu_has_avx512_bf16()))
+        usage_error("ZIQ_GEMM={}: this CPU lacks the instructions", want);
+      return want == "avx512" ? GemmKernel::avx512 : GemmKernel::avx512bf16;
     }
-    if (env && *env) usage_error("ZIQ_GEMM={}: expected openblas or avx512bf16", env);
-    return GemmKernel::openblas;
+    if (!want.empty()) usage_error("ZIQ_GEMM={}: expected openblas, avx512 or avx512bf16", want);
+    return cpu_has_avx512() ? GemmKernel::avx512 : GemmKernel::openblas;
   }();
   return k;
 }
 
 std::string gemm_kernel_name(GemmKernel k) {
-  return k == GemmKernel::openblas ? "openblas-sgemm" : "avx512-bf16";
+  switch (k) {
+    case GemmKernel::openblas: return "openblas-sgemm";
+    case GemmKernel::avx512: return "avx512-f32";
+    case GemmKernel::avx512bf16: return "avx512-bf16";
+  }
+  return "?";
 }
 
 namespace {
@@ -97,6 +115,84 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) void kernel_avx512_bf16(
     }
   }
 }
+
+// Packs weight rows [0, n) (n <= 32 per panel) into panels of 32 columns: panel p holds, for each
+// kk, the 32 values w[32p + c][kk] as f32 (zero past n). bf16 widening happens here, exactly.
+template <typename T>
+void pack_panels(const T* w, int64_t n, int64_t k, float* out) {
+  for (int64_t p = 0; p * 32 < n; ++p) {
+    float* dst = out + p * 32 * k;
+    const int64_t cols = std::min<int64_t>(32, n - p * 32);
+    for (int64_t c = 0; c < 32; ++c) {
+      if (c >= cols) {
+        for (int64_t kk = 0; kk < k; ++kk) dst[kk * 32 + c] = 0.0f;
+        continue;
+      }
+      const T* src = w + (p * 32 + c) * k;
+      for (int64_t kk = 0; kk < k; ++kk) {
+        if constexpr (sizeof(T) == 2)
+          dst[kk * 32 + c] = bf16_to_f32(src[kk]);
+        else
+          dst[kk * 32 + c] = src[kk];
+      }
+    }
+  }
+}
+
+// MR rows of x times one 32-column panel, down the whole of k: 2*MR accumulators of 16 lanes.
+template <int MR>
+__attribute__((target("avx512f"))) void micro_f32(const float* x, int64_t k, const float* panel, float* y,
+                                                  int64_t ldy, __mmask16 m0, __mmask16 m1) {
+  __m512 c0[MR], c1[MR];
+  for (int r = 0; r < MR; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
+  for (int64_t kk = 0; kk < k; ++kk) {
+    const __m512 b0 = _mm512_loadu_ps(panel + kk * 32);
+    const __m512 b1 = _mm512_loadu_ps(panel + kk * 32 + 16);
+    for (int r = 0; r < MR; ++r) {
+      const __m512 a = _mm512_set1_ps(x[r * k + kk]);
+      c0[r] = _mm512_fmadd_ps(a, b0, c0[r]);
+      c1[r] = _mm512_fmadd_ps(a, b1, c1[r]);
+    }
+  }
+  for (int r = 0; r < MR; ++r) {
+    _mm512_mask_storeu_ps(y + r * ldy, m0, c0[r]);
+    _mm512_mask_storeu_ps(y + r * ldy + 16, m1, c1[r]);
+  }
+}
+
+template <int MR>
+void rows_f32(const float* x, int64_t k, const float* panel, float* y, int64_t ldy, int64_t cols) {
+  const __mmask16 m0 = cols >= 16 ? 0xFFFF : __mmask16((1u << cols) - 1);
+  const __mmask16 m1 = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : __mmask16((1u << (cols - 16)) - 1);
+  micro_f32<MR>(x, k, panel, y, ldy, m0, m1);
+}
+
+void kernel_avx512_f32(const GemmInput& in, const float* packed, int64_t n, float* y, int64_t ldy) {
+  constexpr int kMR = 12;
+  const int64_t m = in.m, k = in.k;
+  for (int64_t p = 0; p * 32 < n; ++p) {
+    const float* panel = packed + p * 32 * k;
+    const int64_t cols = std::min<int64_t>(32, n - p * 32);
+    int64_t i = 0;
+    for (; i + kMR <= m; i += kMR) rows_f32<kMR>(in.x + i * k, k, panel, y + i * ldy + p * 32, ldy, cols);
+    const float* xr = in.x + i * k;
+    float* yr = y + i * ldy + p * 32;
+    switch (m - i) {
+      case 0: break;
+      case 1: rows_f32<1>(xr, k, panel, yr, ldy, cols); break;
+      case 2: rows_f32<2>(xr, k, panel, yr, ldy, cols); break;
+      case 3: rows_f32<3>(xr, k, panel, yr, ldy, cols); break;
+      case 4: rows_f32<4>(xr, k, panel, yr, ldy, cols); break;
+      case 5: rows_f32<5>(xr, k, panel, yr, ldy, cols); break;
+      case 6: rows_f32<6>(xr, k, panel, yr, ldy, cols); break;
+      case 7: rows_f32<7>(xr, k, panel, yr, ldy, cols); break;
+      case 8: rows_f32<8>(xr, k, panel, yr, ldy, cols); break;
+      case 9: rows_f32<9>(xr, k, panel, yr, ldy, cols); break;
+      case 10: rows_f32<10>(xr, k, panel, yr, ldy, cols); break;
+      case 11: rows_f32<11>(xr, k, panel, yr, ldy, cols); break;
+    }
+  }
+}
 #endif
 
 }  // namespace
@@ -118,25 +214,34 @@ GemmInput prepare_gemm_input(GemmKernel kern, const float* x, int64_t m, int64_t
   return in;
 }
 
-void gemm_f32_block(const GemmInput& in, const float* w, int64_t n, float* y, int64_t ldy) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(in.m), static_cast<int>(n),
-              static_cast<int>(in.k), 1.0f, in.x, static_cast<int>(in.k), w, static_cast<int>(in.k), 0.0f, y,
-              static_cast<int>(ldy));
-}
-
-void gemm_bf16_block(GemmKernel kern, const GemmInput& in, const uint16_t* w, int64_t n, float* y,
-                     int64_t ldy, std::vector<float>& scratch) {
+void gemm_block(GemmKernel kern, const GemmInput& in, const void* w, bool w_bf16, int64_t n, float* y,
+                int64_t ldy, std::vector<float>& scratch) {
 #if defined(__x86_64__)
-  if (kern == GemmKernel::avx512bf16) {
-    kernel_avx512_bf16(in, w, n, y, ldy);
+  if (kern == GemmKernel::avx512bf16 && w_bf16) {
+    kernel_avx512_bf16(in, static_cast<const uint16_t*>(w), n, y, ldy);
+    return;
+  }
+  if (kern != GemmKernel::openblas) {  // avx512, or avx512bf16 given f32 weights
+    const size_t count = size_t((n + 31) / 32 * 32 * in.k);
+    if (scratch.size() < count) scratch.resize(count);
+    if (w_bf16)
+      pack_panels(static_cast<const uint16_t*>(w), n, in.k, scratch.data());
+    else
+      pack_panels(static_cast<const float*>(w), n, in.k, scratch.data());
+    kernel_avx512_f32(in, scratch.data(), n, y, ldy);
     return;
   }
 #endif
-  const size_t count = static_cast<size_t>(n * in.k);
-  if (scratch.size() < count) scratch.resize(count);
-  float* dst = scratch.data();
-  for (size_t i = 0; i < count; ++i) dst[i] = bf16_to_f32(w[i]);
-  gemm_f32_block(in, dst, n, y, ldy);
+  const float* wf = static_cast<const float*>(w);
+  if (w_bf16) {
+    const size_t count = size_t(n * in.k);
+    if (scratch.size() < count) scratch.resize(count);
+    const uint16_t* src = static_cast<const uint16_t*>(w);
+    for (size_t i = 0; i < count; ++i) scratch[i] = bf16_to_f32(src[i]);
+    wf = scratch.data();
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(in.m), int(n), int(in.k), 1.0f, in.x, int(in.k), wf,
+              int(in.k), 0.0f, y, int(ldy));
 }
 
 }  // namespace ziq::backend::cpu

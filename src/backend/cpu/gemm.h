@@ -1,12 +1,18 @@
-// Matrix products with bf16 weights on the CPU: y[m, n] = x[m, k] * w[n, k]^T, x in f32.
+// Matrix products on the CPU: y[m, n] = x[m, k] * w[n, k]^T, x in f32, w bf16 (as stored) or f32.
 //
-// Two kernels, both exact enough to match transformers' float32 forward within 1e-4:
-//  - openblas: each block of weight rows is widened bf16 -> f32 into a small tile (exact) and
-//    multiplied with OpenBLAS sgemm (single-threaded; the caller runs blocks on its threads).
-//  - avx512bf16: our own vdpbf16ps kernel. The f32 activations are split into two bf16 parts
-//    (hi = bf16(x), lo = bf16(x - hi)), so x*w = hi*w + lo*w keeps 16 mantissa bits of x; the
-//    bf16 weights are used as stored, no conversion pass.
-// Which one is the default was picked by measurement (bench_gemm in ziq_bench, see gemm.cpp).
+// Three kernels, all measured by `ziq_bench_score gemm` (bench/bench_score.cpp):
+//  - avx512 (default where the CPU has AVX-512F): our own f32 kernel. A block of weight rows is
+//    widened to f32 (exact) while being packed into 32-column panels, then a 12 x 32 register
+//    tile of FMAs runs down k. Exact f32 products, like transformers' float32 forward.
+//  - avx512bf16: our own vdpbf16ps kernel. x is split into two bf16 parts (hi = bf16(x),
+//    lo = bf16(x - hi)) so x*w = hi*w + lo*w keeps 16 of x's 24 mantissa bits; the weights are
+//    used as stored, no conversion pass. Two vdpbf16ps per pair of k give the same multiply rate
+//    as one f32 FMA, and the lost bits show: up to 1e-4 in log-probabilities on the golden models.
+//  - openblas: the weight block widened to f32, then OpenBLAS sgemm. The fallback for CPUs
+//    without AVX-512 (Debian's OpenBLAS 0.3.21 runs its Haswell kernels on Zen 4).
+// Measured on the dev machine (AMD EPYC Zen 4, 1 thread, m=1024 n=4864 k=896, block 128):
+// avx512 ~70 GFLOP/s, avx512bf16 ~48, openblas ~36 (~80 when forced to its SkylakeX kernels with
+// OPENBLAS_CORETYPE, which cannot be set from inside the process). So avx512 is the default.
 #pragma once
 
 #include <cstdint>
@@ -15,10 +21,11 @@
 
 namespace ziq::backend::cpu {
 
-enum class GemmKernel { openblas, avx512bf16 };
+enum class GemmKernel { openblas, avx512, avx512bf16 };
 
+bool cpu_has_avx512();
 bool cpu_has_avx512_bf16();
-GemmKernel default_gemm_kernel();  // honours ZIQ_GEMM=openblas|avx512bf16 for measurements
+GemmKernel default_gemm_kernel();  // honours ZIQ_GEMM=openblas|avx512|avx512bf16 for measurements
 std::string gemm_kernel_name(GemmKernel k);
 
 // x prepared once per product and shared by every weight block.
@@ -33,12 +40,10 @@ GemmInput prepare_gemm_input(GemmKernel kern, const float* x, int64_t m, int64_t
                              std::vector<uint16_t>& hi, std::vector<uint16_t>& lo);
 
 // y[i, j] for rows i < m, columns j < n of this weight block (w points at its first row, rows of
-// k bf16 values); y has row stride ldy. Single-threaded. `scratch` is reused between calls.
-void gemm_bf16_block(GemmKernel kern, const GemmInput& in, const uint16_t* w, int64_t n, float* y,
-                     int64_t ldy, std::vector<float>& scratch);
-
-// The same with f32 weights (OpenBLAS).
-void gemm_f32_block(const GemmInput& in, const float* w, int64_t n, float* y, int64_t ldy);
+// k values, bf16 when w_bf16 else f32); y has row stride ldy. Single-threaded: the caller runs
+// blocks on its threads. `scratch` is reused between calls.
+void gemm_block(GemmKernel kern, const GemmInput& in, const void* w, bool w_bf16, int64_t n, float* y,
+                int64_t ldy, std::vector<float>& scratch);
 
 inline float bf16_to_f32(uint16_t b) {
   uint32_t u = uint32_t(b) << 16;

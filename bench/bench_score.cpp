@@ -1,0 +1,143 @@
+// ziq_bench_score: the engine side of bench/bench_eval_cpu.py, and a matrix-product benchmark.
+//
+//   ziq_bench_score score --model DIR --tokens FILE --context C [--batch B] [--threads T] [--repeat R]
+//     FILE: little-endian int32 token ids; windows of C + 1 tokens cut one after another; every
+//     target of each window is scored. Prints one JSON line: tokens through the model per second
+//     (best of R runs), the summed nll, and the per-window nll.
+//   ziq_bench_score gemm --m M --n N --k K [--threads T]
+//     GFLOP/s of y = x * w^T with bf16 w for each kernel this CPU has (see src/backend/cpu/gemm.h).
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <vector>
+
+#include "backend/cpu/gemm.h"
+#include "core/error.h"
+#include "core/threads.h"
+#include "model/model.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+int run_score(const std::string& model_dir, const std::string& tokens_file, int64_t context, int64_t batch,
+              int threads, int repeat) {
+  std::ifstream in(tokens_file, std::ios::binary);
+  if (!in) ziq::input_error("{}: cannot open", tokens_file);
+  std::vector<int32_t> tokens;
+  in.seekg(0, std::ios::end);
+  const auto bytes = in.tellg();
+  in.seekg(0);
+  tokens.resize(size_t(bytes) / 4);
+  in.read(reinterpret_cast<char*>(tokens.data()), int64_t(tokens.size()) * 4);
+  const int64_t len = context + 1;
+  const int64_t windows = int64_t(tokens.size()) / len;
+  if (windows == 0) ziq::input_error("{}: fewer than {} tokens", tokens_file, len);
+
+  ziq::model::LoadOptions opt;
+  opt.threads = threads;
+  auto model = ziq::model::load_model(model_dir, opt);
+  std::vector<double> nll(windows);
+  double best = 1e30;
+  for (int r = 0; r < repeat; ++r) {
+    const auto t0 = Clock::now();
+    for (int64_t w0 = 0; w0 < windows; w0 += batch) {
+      std::vector<ziq::model::ScoreRequest> reqs;
+      for (int64_t w = w0; w < std::min(windows, w0 + batch); ++w) reqs.push_back({tokens.data() + w * len, len, 1});
+      std::vector<ziq::model::ScoreResult> res(reqs.size());
+      model->score(reqs, res, false);
+      for (size_t i = 0; i < res.size(); ++i) nll[w0 + i] = res[i].nll_nats;
+    }
+    best = std::min(best, seconds_since(t0));
+  }
+  double total = 0;
+  for (double x : nll) total += x;
+  nlohmann::json out = {{"windows", windows},       {"context", context},
+                        {"seconds", best},          {"tokens_per_s", double(windows * context) / best},
+                        {"nll", total},             {"window_nll", nll},
+                        {"backend_threads", ziq::resolve_threads(threads)}};
+  std::printf("%s\n", out.dump().c_str());
+  return 0;
+}
+
+int run_gemm(int64_t m, int64_t n, int64_t k, int64_t nb, int threads) {
+  using namespace ziq::backend::cpu;
+  std::mt19937 rng(1);
+  std::normal_distribution<float> dist;
+  std::vector<float> x(m * k), y(m * n), ref(m * n);
+  std::vector<uint16_t> w(n * k);
+  for (float& v : x) v = dist(rng);
+  for (uint16_t& v : w) {
+    float f = dist(rng) * 0.05f;
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    v = uint16_t(u >> 16);
+  }
+  std::vector<GemmKernel> kernels = {GemmKernel::openblas};
+  if (cpu_has_avx512()) kernels.push_back(GemmKernel::avx512);
+  if (cpu_has_avx512_bf16()) kernels.push_back(GemmKernel::avx512bf16);
+  const int t = ziq::resolve_threads(threads);
+  for (GemmKernel kern : kernels) {
+    std::vector<uint16_t> hi, lo;
+    std::vector<std::vector<float>> scratch(t);
+    double best = 1e30;
+    for (int r = 0; r < 3; ++r) {
+      const auto t0 = Clock::now();
+      const GemmInput in = prepare_gemm_input(kern, x.data(), m, k, hi, lo);
+      std::atomic<int64_t> next{0};
+      ziq::parallel_for(t, t, [&](size_t b, size_t e) {
+        for (size_t worker = b; worker < e; ++worker)
+          for (int64_t blk; (blk = next.fetch_add(1)) * nb < n;)
+            gemm_block(kern, in, w.data() + blk * nb * k, true, std::min(nb, n - blk * nb), y.data() + blk * nb,
+                       n, scratch[worker]);
+      });
+      best = std::min(best, seconds_since(t0));
+    }
+    double max_err = 0;
+    if (kern == GemmKernel::openblas) ref = y;
+    for (size_t i = 0; i < y.size(); ++i) max_err = std::max<double>(max_err, std::abs(y[i] - ref[i]));
+    std::printf("%-16s m=%ld n=%ld k=%ld block=%ld threads=%d: %.1f GFLOP/s (%.4f s), max |diff vs openblas| %.2g\n",
+                gemm_kernel_name(kern).c_str(), long(m), long(n), long(k), long(nb), t, 2.0 * m * n * k / best / 1e9, best,
+                max_err);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ziq engine benchmarks"};
+  app.require_subcommand(1);
+  std::string model, tokens;
+  int64_t context = 512, batch = 4, m = 2048, n = 4864, k = 896, nb = 128;
+  int threads = 0, repeat = 2;
+  auto* score = app.add_subcommand("score", "tokens/s of forward + scoring");
+  score->add_option("--model", model)->required();
+  score->add_option("--tokens", tokens)->required();
+  score->add_option("--context", context);
+  score->add_option("--batch", batch);
+  score->add_option("--threads", threads);
+  score->add_option("--repeat", repeat);
+  auto* gemm = app.add_subcommand("gemm", "GFLOP/s of each matrix-product kernel");
+  gemm->add_option("--m", m);
+  gemm->add_option("--n", n);
+  gemm->add_option("--k", k);
+  gemm->add_option("--block", nb, "weight rows per task");
+  gemm->add_option("--threads", threads);
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (score->parsed()) return run_score(model, tokens, context, batch, threads, repeat);
+    return run_gemm(m, n, k, nb, threads);
+  } catch (const ziq::Error& e) {
+    std::fprintf(stderr, "ziq_bench_score: %s\n", e.what());
+    return e.exit_code();
+  }
+}
