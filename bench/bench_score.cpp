@@ -29,7 +29,7 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 int run_score(const std::string& model_dir, const std::string& tokens_file, int64_t context, int64_t batch,
-              int threads, int repeat) {
+              int threads, int repeat, const std::string& precision) {
   std::ifstream in(tokens_file, std::ios::binary);
   if (!in) ziq::input_error("{}: cannot open", tokens_file);
   std::vector<int32_t> tokens;
@@ -44,6 +44,7 @@ int run_score(const std::string& model_dir, const std::string& tokens_file, int6
 
   ziq::model::LoadOptions opt;
   opt.threads = threads;
+  opt.precision = precision;
   auto model = ziq::model::load_model(model_dir, opt);
   std::vector<double> nll(windows);
   double best = 1e30;
@@ -83,7 +84,10 @@ int run_gemm(int64_t m, int64_t n, int64_t k, int64_t nb, int threads) {
   }
   std::vector<GemmKernel> kernels = {GemmKernel::openblas};
   if (cpu_has_avx512()) kernels.push_back(GemmKernel::avx512);
-  if (cpu_has_avx512_bf16()) kernels.push_back(GemmKernel::avx512bf16);
+  if (cpu_has_avx512_bf16()) {
+    kernels.push_back(GemmKernel::avx512bf16);
+    kernels.push_back(GemmKernel::avx512bf16_fast);
+  }
   const int t = ziq::resolve_threads(threads);
   for (GemmKernel kern : kernels) {
     std::vector<uint16_t> hi, lo;
@@ -119,6 +123,7 @@ int main(int argc, char** argv) {
   std::string model, tokens;
   int64_t context = 512, batch = 4, m = 2048, n = 4864, k = 896, nb = 128;
   int threads = 0, repeat = 2;
+  std::string precision = "f32";
   auto* score = app.add_subcommand("score", "tokens/s of forward + scoring");
   score->add_option("--model", model)->required();
   score->add_option("--tokens", tokens)->required();
@@ -126,6 +131,7 @@ int main(int argc, char** argv) {
   score->add_option("--batch", batch);
   score->add_option("--threads", threads);
   score->add_option("--repeat", repeat);
+  score->add_option("--precision", precision, "f32 or bf16");
   auto* gemm = app.add_subcommand("gemm", "GFLOP/s of each matrix-product kernel");
   gemm->add_option("--m", m);
   gemm->add_option("--n", n);
@@ -134,7 +140,7 @@ int main(int argc, char** argv) {
   gemm->add_option("--threads", threads);
   CLI11_PARSE(app, argc, argv);
   try {
-    if (score->parsed()) return run_score(model, tokens, context, batch, threads, repeat);
+    if (score->parsed()) return run_score(model, tokens, context, batch, threads, repeat, precision);
     return run_gemm(m, n, k, nb, threads);
   } catch (const ziq::Error& e) {
     std::fprintf(stderr, "ziq_bench_score: %s\n", e.what());

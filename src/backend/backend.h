@@ -57,6 +57,7 @@ class Backend {
                         double* out) = 0;
 };
 
-std::unique_ptr<Backend> make_cpu_backend(int threads);
+// precision: "f32" (exact) or "bf16" (bf16 matrix-product inputs where the CPU has AVX-512 BF16).
+std::unique_ptr<Backend> make_cpu_backend(int threads, const std::string& precision = "f32");
 
 }  // namespace ziq::backend

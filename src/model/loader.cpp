@@ -111,7 +111,7 @@ std::unique_ptr<LanguageModel> load_model(const std::string& ref, const LoadOpti
 
   if (options.backend != "cpu") usage_error("--backend {}: not available in this build (cpu)", options.backend);
   return make_decoder(std::move(config), std::move(spec), std::move(checkpoint),
-                      backend::make_cpu_backend(options.threads), std::move(info));
+                      backend::make_cpu_backend(options.threads, options.precision), std::move(info));
 }
 
 }  // namespace ziq::model

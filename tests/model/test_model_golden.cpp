@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
 #include "model/model.h"
 
 namespace {
@@ -75,6 +76,38 @@ TEST_P(ModelGolden, BatchEqualsSingleWindows) {
     for (size_t i = 0; i < batch[s].token_logprobs.size(); ++i)
       EXPECT_NEAR(batch[s].token_logprobs[i], g.logprobs[s][reqs[s].score_begin - 1 + i], 1e-4);
   }
+}
+
+// precision "bf16" rounds matrix-product inputs to bf16 (where the CPU has AVX-512 BF16): close
+// to float32, not equal. The bounds are loose on purpose; the exact path is the default.
+TEST_P(ModelGolden, Bf16PrecisionIsClose) {
+  const std::string dir = std::string(ZIQ_TEST_DATA) + "/models/" + GetParam();
+  const Golden g = read_golden(dir);
+  LoadOptions opt;
+  opt.precision = "bf16";
+  auto model = load_model(dir, opt);
+  double worst = 0, sum_err = 0, total = 0, sum_ref = 0;
+  size_t n = 0;
+  for (size_t s = 0; s < g.tokens.size(); ++s) {
+    ScoreRequest req{g.tokens[s].data(), int64_t(g.tokens[s].size()), 1};
+    ScoreResult res;
+    model->score({&req, 1}, {&res, 1}, true);
+    ASSERT_EQ(res.token_logprobs.size(), g.logprobs[s].size());
+    for (size_t i = 0; i < res.token_logprobs.size(); ++i) {
+      const double err = std::abs(res.token_logprobs[i] - g.logprobs[s][i]);
+      worst = std::max(worst, err);
+      sum_err += err;
+      ++n;
+      sum_ref -= g.logprobs[s][i];
+    }
+    total += res.nll_nats;
+  }
+  std::printf("%s bf16: max |err| %.3g, mean |err| %.3g, total nll rel diff %.3g\n", GetParam().c_str(), worst,
+              sum_err / n, std::abs(total - sum_ref) / sum_ref);
+  EXPECT_LT(worst, 0.25);
+  EXPECT_LT(sum_err / n, 0.02);
+  EXPECT_LT(std::abs(total - sum_ref) / sum_ref, 1e-3);
+  EXPECT_THROW(load_model(dir, LoadOptions{"cpu", 0, "f8"}), ziq::Error);
 }
 
 INSTANTIATE_TEST_SUITE_P(TinyModels, ModelGolden,

@@ -27,7 +27,7 @@ const void* row_ptr(const Weight& w, int64_t row) {
 
 class CpuBackend final : public Backend {
  public:
-  explicit CpuBackend(int threads) : threads_(resolve_threads(threads)), kernel_(cpu::default_gemm_kernel()) {
+  CpuBackend(int threads, GemmKernel kernel) : threads_(resolve_threads(threads)), kernel_(kernel) {
     openblas_set_num_threads(1);  // we run blocks on our own threads
     scratch_.resize(threads_);
   }
@@ -209,6 +209,9 @@ class CpuBackend final : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cpu_backend(int threads) { return std::make_unique<CpuBackend>(threads); }
+std::unique_ptr<Backend> make_cpu_backend(int threads, const std::string& precision) {
+  if (precision != "f32" && precision != "bf16") usage_error("--precision {}: expected f32 or bf16", precision);
+  return std::make_unique<CpuBackend>(threads, precision == "bf16" ? cpu::fast_gemm_kernel() : cpu::default_gemm_kernel());
+}
 
 }  // namespace ziq::backend

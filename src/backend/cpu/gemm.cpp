@@ -42,10 +42,13 @@ GemmKernel default_gemm_kernel() {
     const char* env = std::getenv("ZIQ_GEMM");
     const std::string want = env ? env : "";
     if (want == "openblas") return GemmKernel::openblas;
-    if (want == "avx512" || want == "avx512bf16") {
-      if (!(want == "avx512" ? cpu_has_avx512() : cpu_has_avx512_bf16()))
-        usage_error("ZIQ_GEMM={}: this CPU lacks the instructions", want);
-      return want == "avx512" ? GemmKernel::avx512 : GemmKernel::avx512bf16;
+    if (want == "avx512") {
+      if (!cpu_has_avx512()) usage_error("ZIQ_GEMM={}: this CPU lacks AVX-512", want);
+      return GemmKernel::avx512;
+    }
+    if (want == "avx512bf16") {
+      if (!cpu_has_avx512_bf16()) usage_error("ZIQ_GEMM={}: this CPU lacks AVX-512 BF16", want);
+      return GemmKernel::avx512bf16;
     }
     if (!want.empty()) usage_error("ZIQ_GEMM={}: expected openblas, avx512 or avx512bf16", want);
     return cpu_has_avx512() ? GemmKernel::avx512 : GemmKernel::openblas;
@@ -53,11 +56,16 @@ GemmKernel default_gemm_kernel() {
   return k;
 }
 
+GemmKernel fast_gemm_kernel() {
+  return cpu_has_avx512_bf16() ? GemmKernel::avx512bf16_fast : default_gemm_kernel();
+}
+
 std::string gemm_kernel_name(GemmKernel k) {
   switch (k) {
     case GemmKernel::openblas: return "openblas-sgemm";
     case GemmKernel::avx512: return "avx512-f32";
-    case GemmKernel::avx512bf16: return "avx512-bf16";
+    case GemmKernel::avx512bf16: return "avx512-bf16x2";
+    case GemmKernel::avx512bf16_fast: return "avx512-bf16";
   }
   return "?";
 }
@@ -73,46 +81,51 @@ uint16_t f32_to_bf16(float f) {
 }
 
 #if defined(__x86_64__)
-// 4x4 tiles of dot products; each accumulator holds 16 partial sums of one (row, column) pair,
-// reduced once at the end. Row/column indices past the edge repeat the last one (results dropped).
-__attribute__((target("avx512f,avx512bw,avx512bf16"))) void kernel_avx512_bf16(
-    const GemmInput& in, const uint16_t* w, int64_t n, float* y, int64_t ldy) {
-  const int64_t m = in.m, k = in.k;
-  const int64_t kfull = k / 32 * 32;
-  const __mmask32 tail = k > kfull ? static_cast<__mmask32>((1ull << (k - kfull)) - 1) : 0;
-  for (int64_t i0 = 0; i0 < m; i0 += 4) {
-    const uint16_t* xh[4];
-    const uint16_t* xl[4];
-    for (int r = 0; r < 4; ++r) {
-      const int64_t i = std::min<int64_t>(i0 + r, m - 1);
-      xh[r] = in.hi + i * k;
-      xl[r] = in.lo + i * k;
-    }
-    for (int64_t j0 = 0; j0 < n; j0 += 4) {
-      const uint16_t* wr[4];
-      for (int c = 0; c < 4; ++c) wr[c] = w + std::min<int64_t>(j0 + c, n - 1) * k;
-      __m512 acc[4][4];
-      for (auto& row : acc)
-        for (auto& a : row) a = _mm512_setzero_ps();
-      // Masked loads serve both the full steps and the zero-padded tail.
-      for (int64_t kk = 0; kk < k; kk += 32) {
-        const __mmask32 mask = kk < kfull ? ~__mmask32{0} : tail;
-        __m512bh wv[4];
-        for (int c = 0; c < 4; ++c) wv[c] = (__m512bh)_mm512_maskz_loadu_epi16(mask, wr[c] + kk);
-        for (int r = 0; r < 4; ++r) {
-          const __m512bh h = (__m512bh)_mm512_maskz_loadu_epi16(mask, xh[r] + kk);
-          const __m512bh l = (__m512bh)_mm512_maskz_loadu_epi16(mask, xl[r] + kk);
-          for (int c = 0; c < 4; ++c) {
-            acc[r][c] = _mm512_dpbf16_ps(acc[r][c], h, wv[c]);
-            acc[r][c] = _mm512_dpbf16_ps(acc[r][c], l, wv[c]);
-          }
-        }
+// Packs weight rows [0, n) into panels of 32 columns in the pair layout vdpbf16ps wants: panel p,
+// pair q holds (w[c][2q], w[c][2q+1]) for its 32 columns c, 64 bf16 = two registers (zero-padded).
+void pack_pairs(const uint16_t* w, int64_t n, int64_t k, int64_t kpad, uint16_t* out) {
+  const int64_t pairs = kpad / 2;
+  for (int64_t p = 0; p * 32 < n; ++p) {
+    uint16_t* dst = out + p * 32 * kpad;
+    const int64_t cols = std::min<int64_t>(32, n - p * 32);
+    for (int64_t c = 0; c < 32; ++c) {
+      const uint16_t* src = w + (p * 32 + c) * k;
+      for (int64_t q = 0; q < pairs; ++q) {
+        dst[q * 64 + 2 * c] = c < cols ? src[2 * q] : 0;
+        dst[q * 64 + 2 * c + 1] = c < cols && 2 * q + 1 < k ? src[2 * q + 1] : 0;
       }
-      const int mr = static_cast<int>(std::min<int64_t>(4, m - i0));
-      const int nr = static_cast<int>(std::min<int64_t>(4, n - j0));
-      for (int r = 0; r < mr; ++r)
-        for (int c = 0; c < nr; ++c) y[(i0 + r) * ldy + j0 + c] = _mm512_reduce_add_ps(acc[r][c]);
     }
+  }
+}
+
+// MR rows of x times one 32-column pair-packed panel: each step broadcasts a pair of x (hi, and
+// lo when kLo) and accumulates 2 x 32 products per column with vdpbf16ps.
+template <int MR, bool kLo>
+__attribute__((target("avx512f,avx512bf16"))) void micro_bf16(const GemmInput& in, int64_t row0,
+                                                              const uint16_t* panel, float* y, int64_t ldy,
+                                                              __mmask16 m0, __mmask16 m1) {
+  const int64_t kpad = in.kpad, pairs = kpad / 2;
+  const uint32_t* hi = reinterpret_cast<const uint32_t*>(in.hi + row0 * kpad);
+  const uint32_t* lo = kLo ? reinterpret_cast<const uint32_t*>(in.lo + row0 * kpad) : nullptr;
+  __m512 c0[MR], c1[MR];
+  for (int r = 0; r < MR; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
+  for (int64_t q = 0; q < pairs; ++q) {
+    const __m512bh b0 = (__m512bh)_mm512_loadu_si512(panel + q * 64);
+    const __m512bh b1 = (__m512bh)_mm512_loadu_si512(panel + q * 64 + 32);
+    for (int r = 0; r < MR; ++r) {
+      const __m512bh a = (__m512bh)_mm512_set1_epi32(int(hi[r * pairs + q]));
+      c0[r] = _mm512_dpbf16_ps(c0[r], a, b0);
+      c1[r] = _mm512_dpbf16_ps(c1[r], a, b1);
+      if constexpr (kLo) {
+        const __m512bh l = (__m512bh)_mm512_set1_epi32(int(lo[r * pairs + q]));
+        c0[r] = _mm512_dpbf16_ps(c0[r], l, b0);
+        c1[r] = _mm512_dpbf16_ps(c1[r], l, b1);
+      }
+    }
+  }
+  for (int r = 0; r < MR; ++r) {
+    _mm512_mask_storeu_ps(y + r * ldy, m0, c0[r]);
+    _mm512_mask_storeu_ps(y + r * ldy + 16, m1, c1[r]);
   }
 }
 
@@ -160,39 +173,57 @@ __attribute__((target("avx512f"))) void micro_f32(const float* x, int64_t k, con
   }
 }
 
-template <int MR>
-void rows_f32(const float* x, int64_t k, const float* panel, float* y, int64_t ldy, int64_t cols) {
-  const __mmask16 m0 = cols >= 16 ? 0xFFFF : __mmask16((1u << cols) - 1);
-  const __mmask16 m1 = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : __mmask16((1u << (cols - 16)) - 1);
-  micro_f32<MR>(x, k, panel, y, ldy, m0, m1);
-}
-
-void kernel_avx512_f32(const GemmInput& in, const float* packed, int64_t n, float* y, int64_t ldy) {
+// Runs a micro kernel (templated on its row count) over all rows and 32-column panels.
+template <template <int> class Micro, typename Panel>
+void drive(const GemmInput& in, const Panel* packed, int64_t panel_stride, int64_t n, float* y, int64_t ldy) {
   constexpr int kMR = 12;
-  const int64_t m = in.m, k = in.k;
+  const int64_t m = in.m;
   for (int64_t p = 0; p * 32 < n; ++p) {
-    const float* panel = packed + p * 32 * k;
+    const Panel* panel = packed + p * panel_stride;
     const int64_t cols = std::min<int64_t>(32, n - p * 32);
+    const __mmask16 m0 = cols >= 16 ? 0xFFFF : __mmask16((1u << cols) - 1);
+    const __mmask16 m1 = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : __mmask16((1u << (cols - 16)) - 1);
     int64_t i = 0;
-    for (; i + kMR <= m; i += kMR) rows_f32<kMR>(in.x + i * k, k, panel, y + i * ldy + p * 32, ldy, cols);
-    const float* xr = in.x + i * k;
+    for (; i + kMR <= m; i += kMR) Micro<kMR>::run(in, i, panel, y + i * ldy + p * 32, ldy, m0, m1);
     float* yr = y + i * ldy + p * 32;
     switch (m - i) {
       case 0: break;
-      case 1: rows_f32<1>(xr, k, panel, yr, ldy, cols); break;
-      case 2: rows_f32<2>(xr, k, panel, yr, ldy, cols); break;
-      case 3: rows_f32<3>(xr, k, panel, yr, ldy, cols); break;
-      case 4: rows_f32<4>(xr, k, panel, yr, ldy, cols); break;
-      case 5: rows_f32<5>(xr, k, panel, yr, ldy, cols); break;
-      case 6: rows_f32<6>(xr, k, panel, yr, ldy, cols); break;
-      case 7: rows_f32<7>(xr, k, panel, yr, ldy, cols); break;
-      case 8: rows_f32<8>(xr, k, panel, yr, ldy, cols); break;
-      case 9: rows_f32<9>(xr, k, panel, yr, ldy, cols); break;
-      case 10: rows_f32<10>(xr, k, panel, yr, ldy, cols); break;
-      case 11: rows_f32<11>(xr, k, panel, yr, ldy, cols); break;
+      case 1: Micro<1>::run(in, i, panel, yr, ldy, m0, m1); break;
+      case 2: Micro<2>::run(in, i, panel, yr, ldy, m0, m1); break;
+      case 3: Micro<3>::run(in, i, panel, yr, ldy, m0, m1); break;
+      case 4: Micro<4>::run(in, i, panel, yr, ldy, m0, m1); break;
+      case 5: Micro<5>::run(in, i, panel, yr, ldy, m0, m1); break;
+      case 6: Micro<6>::run(in, i, panel, yr, ldy, m0, m1); break;
+      case 7: Micro<7>::run(in, i, panel, yr, ldy, m0, m1); break;
+      case 8: Micro<8>::run(in, i, panel, yr, ldy, m0, m1); break;
+      case 9: Micro<9>::run(in, i, panel, yr, ldy, m0, m1); break;
+      case 10: Micro<10>::run(in, i, panel, yr, ldy, m0, m1); break;
+      case 11: Micro<11>::run(in, i, panel, yr, ldy, m0, m1); break;
     }
   }
 }
+
+template <int MR>
+struct MicroF32 {
+  static void run(const GemmInput& in, int64_t row0, const float* panel, float* y, int64_t ldy, __mmask16 m0,
+                  __mmask16 m1) {
+    micro_f32<MR>(in.x + row0 * in.k, in.k, panel, y, ldy, m0, m1);
+  }
+};
+template <int MR>
+struct MicroBf16Exact {
+  static void run(const GemmInput& in, int64_t row0, const uint16_t* panel, float* y, int64_t ldy, __mmask16 m0,
+                  __mmask16 m1) {
+    micro_bf16<MR, true>(in, row0, panel, y, ldy, m0, m1);
+  }
+};
+template <int MR>
+struct MicroBf16Fast {
+  static void run(const GemmInput& in, int64_t row0, const uint16_t* panel, float* y, int64_t ldy, __mmask16 m0,
+                  __mmask16 m1) {
+    micro_bf16<MR, false>(in, row0, panel, y, ldy, m0, m1);
+  }
+};
 #endif
 
 }  // namespace
@@ -200,35 +231,47 @@ void kernel_avx512_f32(const GemmInput& in, const float* packed, int64_t n, floa
 GemmInput prepare_gemm_input(GemmKernel kern, const float* x, int64_t m, int64_t k,
                              std::vector<uint16_t>& hi, std::vector<uint16_t>& lo) {
   GemmInput in{x, m, k};
-  if (kern != GemmKernel::avx512bf16) return in;
-  const size_t n = static_cast<size_t>(m * k);
-  hi.resize(n);
-  lo.resize(n);
-  for (size_t i = 0; i < n; ++i) {
-    const uint16_t h = f32_to_bf16(x[i]);
-    hi[i] = h;
-    lo[i] = f32_to_bf16(x[i] - bf16_to_f32(h));
-  }
+  if (kern != GemmKernel::avx512bf16 && kern != GemmKernel::avx512bf16_fast) return in;
+  const bool with_lo = kern == GemmKernel::avx512bf16;
+  in.kpad = (k + 1) / 2 * 2;
+  hi.assign(size_t(m * in.kpad), 0);
+  if (with_lo) lo.assign(size_t(m * in.kpad), 0);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < k; ++j) {
+      const float v = x[i * k + j];
+      const uint16_t h = f32_to_bf16(v);
+      hi[i * in.kpad + j] = h;
+      if (with_lo) lo[i * in.kpad + j] = f32_to_bf16(v - bf16_to_f32(h));
+    }
   in.hi = hi.data();
-  in.lo = lo.data();
+  in.lo = with_lo ? lo.data() : nullptr;
   return in;
 }
 
 void gemm_block(GemmKernel kern, const GemmInput& in, const void* w, bool w_bf16, int64_t n, float* y,
                 int64_t ldy, std::vector<float>& scratch) {
 #if defined(__x86_64__)
-  if (kern == GemmKernel::avx512bf16 && w_bf16) {
-    kernel_avx512_bf16(in, static_cast<const uint16_t*>(w), n, y, ldy);
+  const bool pairs = kern == GemmKernel::avx512bf16 || kern == GemmKernel::avx512bf16_fast;
+  if (pairs && w_bf16) {
+    const int64_t panel = 32 * in.kpad;  // bf16 values per panel
+    const size_t floats = size_t((n + 31) / 32 * panel + 1) / 2;
+    if (scratch.size() < floats) scratch.resize(floats);
+    uint16_t* packed = reinterpret_cast<uint16_t*>(scratch.data());
+    pack_pairs(static_cast<const uint16_t*>(w), n, in.k, in.kpad, packed);
+    if (kern == GemmKernel::avx512bf16)
+      drive<MicroBf16Exact>(in, packed, panel, n, y, ldy);
+    else
+      drive<MicroBf16Fast>(in, packed, panel, n, y, ldy);
     return;
   }
-  if (kern != GemmKernel::openblas) {  // avx512, or avx512bf16 given f32 weights
+  if (kern != GemmKernel::openblas) {  // avx512, or a bf16 kernel given f32 weights
     const size_t count = size_t((n + 31) / 32 * 32 * in.k);
     if (scratch.size() < count) scratch.resize(count);
     if (w_bf16)
       pack_panels(static_cast<const uint16_t*>(w), n, in.k, scratch.data());
     else
       pack_panels(static_cast<const float*>(w), n, in.k, scratch.data());
-    kernel_avx512_f32(in, scratch.data(), n, y, ldy);
+    drive<MicroF32>(in, scratch.data(), 32 * in.k, n, y, ldy);
     return;
   }
 #endif
