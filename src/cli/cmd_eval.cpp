@@ -184,7 +184,9 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   options.stop = &g_stop;
   options.progress = !global.quiet && !global.json;
   eval::EvalResult result;
+  auto t_score = std::chrono::steady_clock::now();
   try {
+    t_score = std::chrono::steady_clock::now();
     result = eval::score_corpus(prepared, *lm, options, &window_store);
   } catch (...) {
     std::signal(SIGINT, previous);
@@ -221,7 +223,11 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
     record.notes = fmt::format("resumed: {} of {} windows from an earlier run", result.resumed_windows, result.windows);
   record.subsets = run_figures(result);
   const int64_t run_id = results.insert_finished_run(record);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const auto t_end = std::chrono::steady_clock::now();
+  const double seconds = std::chrono::duration<double>(t_end - t0).count();
+  const double score_seconds = std::chrono::duration<double>(t_end - t_score).count();
+  // Throughput of this invocation: scored tokens it computed (not those read back) per second.
+  const double tokens_per_second = score_seconds > 0 ? result.computed_tokens / score_seconds : 0;
 
   nlohmann::json j;
   j["model"] = {{"name", info.name},         {"path", info.path},         {"architecture", info.architecture},
@@ -251,6 +257,8 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
                   {"windows", result.windows},
                   {"resumed_windows", result.resumed_windows}};
   j["seconds"] = seconds;
+  j["scoring_seconds"] = score_seconds;
+  j["scored_tokens_per_second"] = tokens_per_second;
 
   // On the built-in model, the classic compressors on the same text, for scale.
   std::optional<codec::BaselineReport> baselines;
@@ -298,8 +306,9 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
     if (result.resumed_windows)
       std::fprintf(stderr, "note: resumed: %lld of %lld windows were already in the results database\n",
                    static_cast<long long>(result.resumed_windows), static_cast<long long>(result.windows));
-    std::fprintf(stderr, "saved as run %lld (key %s) in %s (%.1f s)\n", static_cast<long long>(run_id),
-                 progress.run_key().c_str(), db_path.c_str(), seconds);
+    std::fprintf(stderr, "saved as run %lld (key %s) in %s (%.1f s; scoring %.1f s, %.0f scored tokens/s)\n",
+                 static_cast<long long>(run_id), progress.run_key().c_str(), db_path.c_str(), seconds, score_seconds,
+                 tokens_per_second);
   }
 }
 

@@ -176,6 +176,7 @@ EvalResult score_corpus(const PreparedCorpus& corpus, model::LanguageModel& mode
         }
         if (store) store->commit(s.name, finished);
         bar.add(batch_tokens);
+        result.computed_tokens += static_cast<int64_t>(batch_tokens);
       }
     }
   }

@@ -77,6 +77,7 @@ struct EvalResult {
   int64_t tokens = 0, scored_tokens = 0, windows = 0, resumed_windows = 0;
   double nats = 0;
   std::optional<double> pooled_bpc, pooled_bits_per_byte;
+  int64_t computed_tokens = 0;  // scored tokens the model computed in this call (not read back)
   bool complete = false;  // false when stopped by `stop` before every window was scored
 };
 

@@ -299,6 +299,8 @@ TEST(Scorer, StoppedAndResumedRunEqualsUninterrupted) {
     auto resumed = eval::score_corpus(prepared, model, {.batch = resume_batch, .progress = false}, &store);
     ASSERT_TRUE(resumed.complete);
     EXPECT_GT(resumed.resumed_windows, 0);
+    EXPECT_EQ(first.computed_tokens + resumed.computed_tokens, whole.scored_tokens);
+    EXPECT_EQ(whole.computed_tokens, whole.scored_tokens);
     ASSERT_EQ(resumed.subsets.size(), whole.subsets.size());
     for (size_t k = 0; k < whole.subsets.size(); ++k) EXPECT_EQ(bits(resumed.subsets[k].nats), bits(whole.subsets[k].nats));
     EXPECT_EQ(bits(*resumed.average_bpc), bits(*whole.average_bpc));
