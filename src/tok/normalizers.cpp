@@ -111,7 +111,7 @@ class StripAccents : public Normalizer {
     while (i < s.size()) {
       size_t start = i;
       char32_t c = utf8_next(s, i);
-      if (!is_nonspacing_mark(c)) out.append(s, start, i - start);
+      if (!is_mark(c)) out.append(s, start, i - start);
     }
     s.swap(out);
   }

@@ -213,10 +213,14 @@ class CharSplit : public PreTokenizer {
   SplitBehavior behavior_;
 };
 
-// Whitespace: keeps the matches of \w+|[^\w\s]+ and drops the rest.
+// Whitespace: keeps the matches of \w+|[^\w\s]+ and drops the rest. Rust's Unicode \w is
+// Alphabetic, marks, decimal digits, connector punctuation and ZWNJ/ZWJ (PCRE2's is narrower and
+// takes every number), so the class is spelled out.
+constexpr const char* kRustWord = R"(\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\x{200C}\x{200D})";
 class WhitespacePattern : public PreTokenizer {
  public:
-  explicit WhitespacePattern(const JsonPlace& p) : re_(R"(\w+|[^\w\s]+)", p.str()) {}
+  explicit WhitespacePattern(const JsonPlace& p)
+      : re_("[" + std::string(kRustWord) + "]+|[^" + kRustWord + R"(\s]+)", p.str()) {}
   void pre_tokenize(Pieces& pieces) const override {
     split_all(pieces, true, SplitBehavior::removed, [this](std::string_view t, auto& m) { re_.find_all(t, m); });
   }

@@ -53,6 +53,6 @@ bool is_whitespace(char32_t c);   // Unicode White_Space (Rust char::is_whitespa
 bool is_numeric(char32_t c);      // categories Nd, Nl, No (Rust char::is_numeric)
 bool is_alphabetic_or_numeric(char32_t c);
 bool is_punctuation(char32_t c);  // ASCII punctuation or a Unicode P* category (HF's is_punc)
-bool is_nonspacing_mark(char32_t c);  // category Mn
+bool is_mark(char32_t c);  // categories Mn, Mc, Me (what StripAccents removes)
 
 }  // namespace ziq::tok

@@ -10,6 +10,8 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "tok/byte_level.h"
+#include "tok/normalizers.h"
 #include "tok/pre_tokenizers.h"
 #include "tok/regex.h"
 #include "tok/tokenizer.h"
@@ -140,4 +142,38 @@ TEST(TokJsonComponents, InvalidUtf8InputIsRefused) {
   auto g = nlohmann::json::parse(ziq::read_file(std::string(ZIQ_TEST_DATA) + "/tok/components.json"));
   auto tok = load_tokenizer(write_temp("any.json", g["cases"].begin().value()["spec"].dump()));
   EXPECT_THROW(tok->encode("ab\xFF"), ziq::Error);
+}
+
+// Each normalizer alone against tokenizers.normalizers.X().normalize_str on the hard set.
+TEST(TokJsonComponents, NormalizersMatchHuggingFace) {
+  auto g = nlohmann::json::parse(ziq::read_file(std::string(ZIQ_TEST_DATA) + "/tok/components.json"));
+  const auto& texts = g["normalizer_texts"];
+  ASSERT_GT(texts.size(), 40u);
+  for (auto& [name, expected] : g["normalizers"].items()) {
+    auto n = make_normalizer(nlohmann::json{{"type", name}}, JsonPlace{"test", "normalizer"});
+    ASSERT_TRUE(n) << name;
+    for (size_t k = 0; k < texts.size(); ++k) {
+      std::string s = texts[k].get<std::string>();
+      n->normalize(s);
+      EXPECT_EQ(s, expected[k].get<std::string>()) << name << " text " << k << ": " << texts[k].get<std::string>();
+    }
+  }
+}
+
+// Each pre-tokenizer alone against tokenizers' pre_tokenize_str on the hard set.
+TEST(TokJsonComponents, PreTokenizersMatchHuggingFace) {
+  auto g = nlohmann::json::parse(ziq::read_file(std::string(ZIQ_TEST_DATA) + "/tok/components.json"));
+  const auto& texts = g["normalizer_texts"];
+  for (auto& [name, c] : g["pre_tokenizers"].items()) {
+    auto pt = make_pre_tokenizer(c["spec"], JsonPlace{"test", "pre_tokenizer"});
+    for (size_t k = 0; k < texts.size(); ++k) {
+      std::string text = texts[k].get<std::string>();
+      Pieces pieces;
+      pieces.list.push_back({text, true});
+      pt->pre_tokenize(pieces);
+      std::vector<std::string> got;
+      for (const auto& p : pieces.list) got.push_back(pt->byte_level() ? byte_level_encode(p.text) : std::string(p.text));
+      EXPECT_EQ(got, c["pieces"][k].get<std::vector<std::string>>()) << name << " text " << k << ": " << text;
+    }
+  }
 }

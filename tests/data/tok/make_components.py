@@ -137,5 +137,25 @@ for name, s in cases.items():
     enc = [tok.encode(t).ids for t in texts]
     out["cases"][name] = {"spec": s, "ids": enc, "ids_no_special": [tok.encode(t, add_special_tokens=False).ids for t in texts],
                           "decoded": [tok.decode(e) for e in enc], "decoded_keep_special": [tok.decode(e, skip_special_tokens=False) for e in enc]}
+# Normalizers alone, on the hard set's short texts: tokenizers.normalizers.X().normalize_str(text).
+from tokenizers import normalizers as N
+hard = [json.loads(l)["content"] for l in (here / "hard.jsonl").read_text(encoding="utf-8").split("\n") if l.strip()]
+hard = [t for t in hard if len(t) < 300]
+norm_specs = {"NFC": N.NFC(), "NFD": N.NFD(), "NFKC": N.NFKC(), "NFKD": N.NFKD(), "Lowercase": N.Lowercase(),
+              "StripAccents": N.StripAccents(), "Strip": N.Strip()}
+out["normalizer_texts"] = hard
+out["normalizers"] = {name: [n.normalize_str(t) for t in hard] for name, n in norm_specs.items()}
+# Pre-tokenizers alone: the pieces of pre_tokenize_str (ByteLevel's shown in its alphabet).
+from tokenizers import pre_tokenizers as P
+pre_specs = {"Whitespace": {"type": "Whitespace"}, "WhitespaceSplit": {"type": "WhitespaceSplit"},
+             "Punctuation": {"type": "Punctuation", "behavior": "Isolated"},
+             "Digits": {"type": "Digits", "individual_digits": True},
+             "BertPreTokenizer": {"type": "BertPreTokenizer"},
+             "Metaspace": {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": True},
+             "ByteLevel": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}}
+out["pre_tokenizers"] = {}
+for name, js in pre_specs.items():
+    pt = Tokenizer.from_str(json.dumps(spec(bpe(["a"], []), pre_tokenizer=js))).pre_tokenizer
+    out["pre_tokenizers"][name] = {"spec": js, "pieces": [[p for p, _ in pt.pre_tokenize_str(t)] for t in hard]}
 (here / "components.json").write_text(json.dumps(out, ensure_ascii=False), encoding="utf-8")
 print(f"{len(cases)} cases x {len(texts)} texts")
