@@ -35,6 +35,7 @@ struct EvalArgs {
   int64_t stride = 512;
   int batch = 4;
   int threads = 0;
+  std::string precision = "f32";
   std::string db;
   bool no_resume = false;
 };
@@ -148,6 +149,7 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
 
   model::LoadOptions load;
   load.threads = args.threads;
+  load.precision = args.precision;
   auto lm = model::load_model(model_ref, load);
   const auto& info = lm->info();
   auto tokenizer = tok::load_tokenizer(info.path);
@@ -163,6 +165,7 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
                         {"context", protocol.context},
                         {"stride", protocol.stride},
                         {"backend", load.backend},
+                        {"precision", load.precision},
                         {"dtype", info.dtype},
                         {"ziq", ZIQ_VERSION}};
   const std::string db_path = args.db.empty() ? store::default_results_path() : args.db;
@@ -219,8 +222,10 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   record.tokenizer_fingerprint = tokenizer->fingerprint();
   record.backend = load.backend;
   record.started_at = started_at;
+  if (load.precision != "f32") record.notes = fmt::format("compute precision {}", load.precision);
   if (result.resumed_windows)
-    record.notes = fmt::format("resumed: {} of {} windows from an earlier run", result.resumed_windows, result.windows);
+    record.notes += fmt::format("{}resumed: {} of {} windows from an earlier run", record.notes.empty() ? "" : "; ",
+                                result.resumed_windows, result.windows);
   record.subsets = run_figures(result);
   const int64_t run_id = results.insert_finished_run(record);
   const auto t_end = std::chrono::steady_clock::now();
@@ -239,6 +244,7 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
                    {"context", protocol.context},
                    {"stride", protocol.stride}};
   j["backend"] = load.backend;
+  j["precision"] = load.precision;
   j["run_key"] = progress.run_key();
   j["run_id"] = run_id;
   j["db"] = db_path;
@@ -277,8 +283,9 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   std::printf("tokenizer %s (fingerprint %s)\n", tokenizer->kind().c_str(), tokenizer->fingerprint().c_str());
   std::printf("corpus    %s (fingerprint %s)\n", corpora.size() == 1 ? corpora[0].c_str() : "several files",
               prepared.corpus_fingerprint.c_str());
-  std::printf("protocol  %s, context %lld, stride %lld\n\n", eval::protocol_name(protocol.kind).c_str(),
-              static_cast<long long>(protocol.context), static_cast<long long>(protocol.stride));
+  std::printf("protocol  %s, context %lld, stride %lld (%s backend, %s arithmetic)\n\n",
+              eval::protocol_name(protocol.kind).c_str(), static_cast<long long>(protocol.context),
+              static_cast<long long>(protocol.stride), load.backend.c_str(), load.precision.c_str());
   Table t({"subset", "BPC", "bits/byte", "docs", "characters", "bytes", "tokens", "scored", "windows", "nats"});
   for (auto& s : result.subsets)
     t.add({s.name.empty() ? "-" : s.name, fmt_opt(s.bpc, 4), fmt_opt(s.bits_per_byte, 4), std::to_string(s.documents),
@@ -322,6 +329,9 @@ void setup(CLI::App& sub, const GlobalOptions& global) {
   sub.add_option("--stride", args->stride, "Stride s between windows")->capture_default_str();
   sub.add_option("--batch", args->batch, "Windows per model call")->capture_default_str();
   sub.add_option("--threads", args->threads, "Threads (0 = all cores)")->capture_default_str();
+  sub.add_option("--precision", args->precision,
+                 "f32 (equal to transformers' float32) or bf16 (matrix inputs rounded to bf16, faster)")
+      ->capture_default_str();
   sub.add_option("--db", args->db, "Results database (default: $ZIQ_DB, else $XDG_DATA_HOME/ziq/results.sqlite)");
   sub.add_flag("--no-resume", args->no_resume, "Recompute every window, even those saved by an earlier run");
   sub.callback([args, &global] { run(*args, global); });
