@@ -71,6 +71,9 @@ void Checkpoint::add_file(const std::string& path, const std::vector<std::string
   if (size < 8) input_error("{}: truncated: {} bytes, too short for the 8-byte header length", path, size);
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | file->data()[i];
+  // The format caps the header at 100 MB; a larger claim is damage, not a header to copy.
+  if (header_len > (uint64_t{100} << 20))
+    input_error("{}: header length {} exceeds the format's 100 MB limit; not a safetensors file?", path, header_len);
   if (header_len > size - 8)
     input_error("{}: header length {} runs past the end of the file ({} bytes); truncated?", path,
                 header_len, size);

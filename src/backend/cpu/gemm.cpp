@@ -88,6 +88,15 @@ void pack_pairs(const uint16_t* w, int64_t n, int64_t k, int64_t kpad, uint16_t*
   for (int64_t p = 0; p * 32 < n; ++p) {
     uint16_t* dst = out + p * 32 * kpad;
     const int64_t cols = std::min<int64_t>(32, n - p * 32);
+    if (cols == 32 && k % 2 == 0) {
+      // Common case: whole pairs, moved 32 bits at a time, writing each panel row in order.
+      const uint16_t* rows[32];
+      for (int c = 0; c < 32; ++c) rows[c] = w + (p * 32 + c) * k;
+      uint32_t* d = reinterpret_cast<uint32_t*>(dst);
+      for (int64_t q = 0; q < pairs; ++q, d += 32)
+        for (int c = 0; c < 32; ++c) std::memcpy(d + c, rows[c] + 2 * q, 4);
+      continue;
+    }
     for (int64_t c = 0; c < 32; ++c) {
       const uint16_t* src = w + (p * 32 + c) * k;
       for (int64_t q = 0; q < pairs; ++q) {
@@ -136,6 +145,18 @@ void pack_panels(const T* w, int64_t n, int64_t k, float* out) {
   for (int64_t p = 0; p * 32 < n; ++p) {
     float* dst = out + p * 32 * k;
     const int64_t cols = std::min<int64_t>(32, n - p * 32);
+    if (cols == 32) {  // common case: write each panel row in order
+      const T* rows[32];
+      for (int c = 0; c < 32; ++c) rows[c] = w + (p * 32 + c) * k;
+      for (int64_t kk = 0; kk < k; ++kk, dst += 32)
+        for (int c = 0; c < 32; ++c) {
+          if constexpr (sizeof(T) == 2)
+            dst[c] = bf16_to_f32(rows[c][kk]);
+          else
+            dst[c] = rows[c][kk];
+        }
+      continue;
+    }
     for (int64_t c = 0; c < 32; ++c) {
       if (c >= cols) {
         for (int64_t kk = 0; kk < k; ++kk) dst[kk * 32 + c] = 0.0f;
