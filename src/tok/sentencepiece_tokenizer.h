@@ -13,6 +13,10 @@
 //   3. bos / eos added as add_bos_token (default true) / add_eos_token (default false) say.
 // Tokenizer classes whose slow tokenizer is plain sp.encode (Gemma, Baichuan, InternLM2) take the
 // legacy path whatever the config says. Any other tokenizer_class is refused by name.
+// transformers 5.x has no slow LlamaTokenizer (its SentencePieceBackend lacks the prefix-space
+// rules above), so the goldens come from transformers 4.46.3 (tools/make_tok_goldens_spm.py).
+// decode: pieces through sentencepiece, added tokens as text; decode(encode(text, false)) == text
+// except that "▁" in the text comes back as a space.
 #pragma once
 
 #include <array>
