@@ -1,10 +1,11 @@
 // load_tokenizer: picks the loader for a path.
 //   folder: tokenizer.model when tokenizer_config.json names a SentencePiece slow class (the
 //           paper loaded those with use_fast=False), else tokenizer.json(.xz), else tokenizer.model;
-//   file:   *.model -> SentencePiece, *.tiktoken(.xz) -> tiktoken, anything else -> tokenizer.json.
+//   file:   *.model, *.model.vN -> SentencePiece, *.tiktoken(.xz) -> tiktoken, anything else -> tokenizer.json.
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <regex>
 #include <set>
 
 #include "core/error.h"
@@ -64,7 +65,9 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
     input_error("{}: no tokenizer.json or tokenizer.model in this folder", path);
   }
   std::string name = p.filename().string();
-  if (ends_with(name, ".model")) return load_sentencepiece_tokenizer(path, "");
+  // Mistral ships its SentencePiece model as tokenizer.model.v3 (and .v1, .v2): same format.
+  static const std::regex sentencepiece_name(R"(.*\.model(\.v[0-9]+)?)");
+  if (std::regex_match(name, sentencepiece_name)) return load_sentencepiece_tokenizer(path, "");
   if (ends_with(name, ".tiktoken") || ends_with(name, ".tiktoken.xz")) return load_tiktoken_tokenizer(path);
   return load_tokenizer_json(path);
 }
