@@ -50,6 +50,8 @@ class LanguageModel {
  public:
   virtual ~LanguageModel() = default;
   virtual const ModelInfo& info() const = 0;
+  // One call at a time per model (the backend reuses its buffers). A window's result is the same
+  // bit for bit whatever else is in the batch and whatever the thread count.
   virtual void score(std::span<const ScoreRequest> batch, std::span<ScoreResult> out,
                      bool want_token_logprobs) = 0;
 };

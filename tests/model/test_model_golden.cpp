@@ -78,6 +78,32 @@ TEST_P(ModelGolden, BatchEqualsSingleWindows) {
   }
 }
 
+// A window's result does not depend on what else is in the batch or on the thread count, bit for
+// bit: each output is computed by one thread in a fixed order (resumed runs rely on this).
+TEST_P(ModelGolden, BitIdenticalAcrossBatchesAndThreads) {
+  const std::string dir = std::string(ZIQ_TEST_DATA) + "/models/" + GetParam();
+  const Golden g = read_golden(dir);
+  std::vector<ScoreRequest> reqs;
+  for (size_t s = 0; s < g.tokens.size(); ++s)
+    reqs.push_back({g.tokens[s].data(), int64_t(g.tokens[s].size()), std::max<int64_t>(1, int64_t(s) * 7)});
+  for (const char* precision : {"f32", "bf16"}) {
+    std::vector<std::vector<float>> first;
+    for (int threads : {1, 3}) {
+      auto model = load_model(dir, LoadOptions{"cpu", threads, precision});
+      std::vector<ScoreResult> batch(reqs.size());
+      model->score(reqs, batch, true);
+      for (size_t s = 0; s < reqs.size(); ++s) {
+        ScoreResult single;
+        model->score({&reqs[s], 1}, {&single, 1}, true);
+        EXPECT_EQ(single.token_logprobs, batch[s].token_logprobs) << precision << " window " << s;
+        EXPECT_EQ(single.nll_nats, batch[s].nll_nats) << precision << " window " << s;
+        if (threads == 1) first.push_back(single.token_logprobs);
+        else EXPECT_EQ(first[s], single.token_logprobs) << precision << " threads 1 vs 3, window " << s;
+      }
+    }
+  }
+}
+
 // precision "bf16" rounds matrix-product inputs to bf16 (where the CPU has AVX-512 BF16): close
 // to float32, not equal. The bounds are loose on purpose; the exact path is the default.
 TEST_P(ModelGolden, Bf16PrecisionIsClose) {
