@@ -15,9 +15,10 @@
 //  - openblas: the weight block widened to f32, then OpenBLAS sgemm. The fallback for CPUs
 //    without AVX-512 (Debian's OpenBLAS 0.3.21 runs its Haswell kernels on Zen 4).
 // Measured on the dev machine (AMD EPYC Zen 4, shared by other jobs, 1 thread, m=1024 n=4864
-// k=896, block 128): avx512 ~70 GFLOP/s, avx512bf16 (dot-product form) ~48, openblas ~36 (~80
-// when forced to its SkylakeX kernels with OPENBLAS_CORETYPE, which cannot be set from inside the
-// process). Exact and fastest: avx512 is the default.
+// k=896, block 128; `build/bench/ziq_bench_score gemm`): avx512 ~70-116 GFLOP/s, avx512bf16
+// (bf16x2 dot-product form) ~80-115 after row-wise panel packing, openblas ~36-60 (~80 when forced
+// to its SkylakeX kernels with OPENBLAS_CORETYPE, which cannot be set from inside the process).
+// avx512 is exact (avx512bf16 reaches 9.7e-5 on a golden model), so it is the default.
 #pragma once
 
 #include <cstdint>
