@@ -31,41 +31,24 @@ std::optional<TokenId> AddedVocabulary::find(std::string_view content) const {
 }
 
 void AddedVocabulary::Trie::build(const std::vector<std::pair<std::string, int32_t>>& entries) {
-  nodes.assign(1, Node{});
+  bytes = ByteTrie();
   first_byte.assign(256, 0);
   for (const auto& [s, token] : entries) {
     if (s.empty()) continue;
     first_byte[static_cast<uint8_t>(s[0])] = 1;
-    int32_t at = 0;
-    for (char ch : s) {
-      auto b = static_cast<uint8_t>(ch);
-      auto& kids = nodes[size_t(at)].children;
-      auto it = std::lower_bound(kids.begin(), kids.end(), std::make_pair(b, int32_t{-1}));
-      if (it != kids.end() && it->first == b) {
-        at = it->second;
-      } else {
-        auto child = int32_t(nodes.size());
-        kids.insert(it, {b, child});
-        nodes.emplace_back();
-        at = child;
-      }
-    }
-    nodes[size_t(at)].token = token;
+    bytes.value(bytes.insert(s)) = token;
   }
 }
 
 std::pair<int32_t, size_t> AddedVocabulary::Trie::longest_at(std::string_view text, size_t i) const {
   int32_t best = -1;
   size_t best_end = 0;
-  int32_t at = 0;
+  int32_t at = ByteTrie::kRoot;
   for (size_t k = i; k < text.size(); ++k) {
-    auto b = static_cast<uint8_t>(text[k]);
-    const auto& kids = nodes[size_t(at)].children;
-    auto it = std::lower_bound(kids.begin(), kids.end(), std::make_pair(b, int32_t{-1}));
-    if (it == kids.end() || it->first != b) break;
-    at = it->second;
-    if (nodes[size_t(at)].token >= 0) {
-      best = nodes[size_t(at)].token;
+    at = bytes.child(at, static_cast<uint8_t>(text[k]));
+    if (at < 0) break;
+    if (bytes.value(at) >= 0) {
+      best = bytes.value(at);
       best_end = k + 1;
     }
   }

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "tok/byte_trie.h"
 #include "tok/tokenizer.h"
 
 namespace ziq::tok {
@@ -47,13 +48,9 @@ class AddedVocabulary {
 
  private:
   struct Trie {
-    struct Node {
-      std::vector<std::pair<uint8_t, int32_t>> children;  // sorted by byte
-      int32_t token = -1;                                 // index into tokens_
-    };
-    std::vector<Node> nodes;
+    ByteTrie bytes;                   // node values: indices into tokens_
     std::vector<uint8_t> first_byte;  // 256 flags: a token starts with this byte
-    bool empty() const { return nodes.size() <= 1; }
+    bool empty() const { return bytes.empty(); }
     void build(const std::vector<std::pair<std::string, int32_t>>& entries);
     // Longest token starting at text[i]: (token index, end) or (-1, 0).
     std::pair<int32_t, size_t> longest_at(std::string_view text, size_t i) const;

@@ -13,7 +13,6 @@ UnigramModel::UnigramModel(const Json& model, const JsonPlace& p) : where_(p.fil
   pieces_.reserve(vocab.size());
   scores_.reserve(vocab.size());
   min_score_ = std::numeric_limits<double>::infinity();
-  trie_.assign(1, Node{});
   for (size_t k = 0; k < vocab.size(); ++k) {
     const Json& e = vocab[k];
     if (!e.is_array() || e.size() != 2 || !e[0].is_string() || !e[1].is_number())
@@ -24,21 +23,10 @@ UnigramModel::UnigramModel(const Json& model, const JsonPlace& p) : where_(p.fil
     pieces_.push_back(piece);
     scores_.push_back(score);
     min_score_ = std::min(min_score_, score);
-    int32_t at = 0;
-    for (char ch : piece) {
-      auto b = static_cast<uint8_t>(ch);
-      auto& kids = trie_[size_t(at)].children;
-      auto it = std::lower_bound(kids.begin(), kids.end(), std::make_pair(b, int32_t{-1}));
-      if (it != kids.end() && it->first == b) {
-        at = it->second;
-      } else {
-        auto child = int32_t(trie_.size());
-        kids.insert(it, {b, child});
-        trie_.emplace_back();
-        at = child;
-      }
+    if (!piece.empty()) {
+      int32_t& id = trie_.value(trie_.insert(piece));
+      if (id < 0) id = TokenId(k);  // a repeated piece keeps its first id
     }
-    if (!piece.empty() && trie_[size_t(at)].token < 0) trie_[size_t(at)].token = TokenId(k);
   }
   int64_t unk = opt_int(model, "unk_id", p, -1);
   if (unk >= int64_t(pieces_.size()) || (model.contains("unk_id") && !model["unk_id"].is_null() && unk < 0))
@@ -72,14 +60,11 @@ void UnigramModel::encode(std::string_view s, std::vector<TokenId>& out) const {
     const double here = best[start].score;
     const size_t char_len = std::min(utf8_len(static_cast<uint8_t>(s[start])), n - start);
     bool single_char_token = false;
-    int32_t at = 0;
+    int32_t at = ByteTrie::kRoot;
     for (size_t k = start; k < n; ++k) {
-      auto b = static_cast<uint8_t>(s[k]);
-      const auto& kids = trie_[size_t(at)].children;
-      auto it = std::lower_bound(kids.begin(), kids.end(), std::make_pair(b, int32_t{-1}));
-      if (it == kids.end() || it->first != b) break;
-      at = it->second;
-      TokenId id = trie_[size_t(at)].token;
+      at = trie_.child(at, static_cast<uint8_t>(s[k]));
+      if (at < 0) break;
+      TokenId id = trie_.value(at);
       if (id < 0) continue;
       size_t end = k + 1;
       double cand = scores_[size_t(id)] + here;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tok/bpe.h"  // VocabMap
+#include "tok/byte_trie.h"
 #include "tok/json_fields.h"
 #include "tok/token_model.h"
 
@@ -23,14 +24,10 @@ class UnigramModel : public TokenModel {
   size_t id_bound() const override { return pieces_.size(); }
 
  private:
-  struct Node {
-    std::vector<std::pair<uint8_t, int32_t>> children;  // sorted by byte
-    TokenId token = -1;
-  };
   std::vector<std::string> pieces_;
   std::vector<double> scores_;
   VocabMap ids_;
-  std::vector<Node> trie_;
+  ByteTrie trie_;  // node values: token ids
   TokenId unk_id_ = -1;
   bool byte_fallback_ = false;
   double min_score_ = 0;
