@@ -1,6 +1,9 @@
 #include "model/decoder.h"
 
+#include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -63,6 +66,34 @@ struct Layer {
 };
 
 const float* opt(const std::vector<float>& v) { return v.empty() ? nullptr : v.data(); }
+
+// ZIQ_PROFILE=1: seconds spent in each stage of the forward pass, printed to stderr when the model
+// is released. For finding where the time goes; the backend calls are synchronous.
+class StageTimes {
+ public:
+  enum Stage { embed, norm, qkv, rope, attention, out_proj, mlp, head, count };
+  StageTimes() : on_(std::getenv("ZIQ_PROFILE") != nullptr) {}
+  ~StageTimes() {
+    if (!on_) return;
+    static const char* names[count] = {"embed", "norm", "qkv", "rope", "attention", "out_proj", "mlp", "head"};
+    double total = 0;
+    for (double s : seconds_) total += s;
+    for (int i = 0; i < count; ++i)
+      std::fprintf(stderr, "profile %-10s %9.3f s %5.1f%%\n", names[i], seconds_[i], 100 * seconds_[i] / total);
+  }
+  // Runs fn and adds its time to the stage.
+  template <typename Fn>
+  void time(Stage s, Fn&& fn) {
+    if (!on_) return fn();
+    const auto t0 = std::chrono::steady_clock::now();
+    fn();
+    seconds_[s] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+
+ private:
+  bool on_;
+  double seconds_[count] = {};
+};
 
 class Decoder final : public LanguageModel {
  public:
@@ -155,29 +186,40 @@ class Decoder final : public LanguageModel {
     const int64_t mlp_rows = std::min(M, kMlpRows);
     std::vector<float> h(M * H), x(M * H), q(M * q_dim), k(M * kv_dim), v(M * kv_dim), att(M * q_dim),
         gate(mlp_rows * I), up(mlp_rows * I);
-    be.embed(embed_, ids.data(), M, h.data());
+    using St = StageTimes;
+    times_.time(St::embed, [&] { be.embed(embed_, ids.data(), M, h.data()); });
     for (size_t l = 0; l < layers_.size(); ++l) {
       const Layer& L = layers_[l];
-      be.rmsnorm(h.data(), L.attn_norm.data(), M, H, eps, x.data());
-      be.matmul(x.data(), M, L.q, opt(L.bq), q.data());
-      be.matmul(x.data(), M, L.k, opt(L.bk), k.data());
-      be.matmul(x.data(), M, L.v, opt(L.bv), v.data());
-      be.rope(q.data(), M, c_.n_heads, D, cos.data(), sin.data());
-      be.rope(k.data(), M, c_.n_kv_heads, D, cos.data(), sin.data());
-      be.attention(q.data(), k.data(), v.data(), att.data(), seqs, c_.n_heads, c_.n_kv_heads, D, scale,
-                   spec_.window[l]);
-      be.matmul(att.data(), M, L.o, opt(L.bo), x.data());
-      be.add(h.data(), x.data(), M * H);
-      be.rmsnorm(h.data(), L.mlp_norm.data(), M, H, eps, x.data());
-      for (int64_t r0 = 0; r0 < M; r0 += kMlpRows) {
-        const int64_t n = std::min(kMlpRows, M - r0);
-        be.matmul(x.data() + r0 * H, n, L.gate, opt(L.bgate), gate.data());
-        be.matmul(x.data() + r0 * H, n, L.up, opt(L.bup), up.data());
-        be.silu_mul(gate.data(), up.data(), n * I);
-        // x rows [r0, r0 + n) are no longer needed: reuse them for the MLP output.
-        be.matmul(gate.data(), n, L.down, opt(L.bdown), x.data() + r0 * H);
-      }
-      be.add(h.data(), x.data(), M * H);
+      times_.time(St::norm, [&] { be.rmsnorm(h.data(), L.attn_norm.data(), M, H, eps, x.data()); });
+      times_.time(St::qkv, [&] {
+        be.matmul(x.data(), M, L.q, opt(L.bq), q.data());
+        be.matmul(x.data(), M, L.k, opt(L.bk), k.data());
+        be.matmul(x.data(), M, L.v, opt(L.bv), v.data());
+      });
+      times_.time(St::rope, [&] {
+        be.rope(q.data(), M, c_.n_heads, D, cos.data(), sin.data());
+        be.rope(k.data(), M, c_.n_kv_heads, D, cos.data(), sin.data());
+      });
+      times_.time(St::attention, [&] {
+        be.attention(q.data(), k.data(), v.data(), att.data(), seqs, c_.n_heads, c_.n_kv_heads, D, scale,
+                     spec_.window[l]);
+      });
+      times_.time(St::out_proj, [&] {
+        be.matmul(att.data(), M, L.o, opt(L.bo), x.data());
+        be.add(h.data(), x.data(), M * H);
+      });
+      times_.time(St::norm, [&] { be.rmsnorm(h.data(), L.mlp_norm.data(), M, H, eps, x.data()); });
+      times_.time(St::mlp, [&] {
+        for (int64_t r0 = 0; r0 < M; r0 += kMlpRows) {
+          const int64_t n = std::min(kMlpRows, M - r0);
+          be.matmul(x.data() + r0 * H, n, L.gate, opt(L.bgate), gate.data());
+          be.matmul(x.data() + r0 * H, n, L.up, opt(L.bup), up.data());
+          be.silu_mul(gate.data(), up.data(), n * I);
+          // x rows [r0, r0 + n) are no longer needed: reuse them for the MLP output.
+          be.matmul(gate.data(), n, L.down, opt(L.bdown), x.data() + r0 * H);
+        }
+        be.add(h.data(), x.data(), M * H);
+      });
     }
     // Only the rows that predict scored targets go through the final norm and the head.
     const int64_t S = int64_t(score_rows.size());
@@ -185,8 +227,10 @@ class Decoder final : public LanguageModel {
     std::vector<float> hs(S * H), hn(S * H);
     for (int64_t i = 0; i < S; ++i)
       std::memcpy(hs.data() + i * H, h.data() + score_rows[i] * H, H * sizeof(float));
-    be.rmsnorm(hs.data(), final_norm_.data(), S, H, eps, hn.data());
-    be.logprobs(hn.data(), S, head_, targets.data(), lp.data());
+    times_.time(St::head, [&] {
+      be.rmsnorm(hs.data(), final_norm_.data(), S, H, eps, hn.data());
+      be.logprobs(hn.data(), S, head_, targets.data(), lp.data());
+    });
   }
 
   const TensorView& tensor(const std::string& name, std::vector<int64_t> shape) {
@@ -216,6 +260,7 @@ class Decoder final : public LanguageModel {
   Weight embed_, head_;
   std::vector<Layer> layers_;
   std::vector<float> final_norm_;
+  StageTimes times_;
 };
 
 }  // namespace
