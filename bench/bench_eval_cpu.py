@@ -98,7 +98,8 @@ def bench(args, name, model_dir):
           f"{args.threads} threads, torch {torch.__version__}, transformers {transformers.__version__}")
     for label, r in [("ziq f32 (default)", z32), ("ziq bf16", z16), ("transformers float32", t32),
                      ("transformers bfloat16", t16)]:
-        print(f"  {label:22s} {r['tokens_per_s']:10.1f} tokens/s  ({r['seconds']:7.2f} s)  nll {r['nll']:.6f}")
+        kernel = f"  [{r['gemm']}]" if "gemm" in r else ""
+        print(f"  {label:22s} {r['tokens_per_s']:10.1f} tokens/s  ({r['seconds']:7.2f} s)  nll {r['nll']:.6f}{kernel}")
     best_t = max(t32["tokens_per_s"], t16["tokens_per_s"])
     print(f"  ratio, same precision:  f32 {z32['tokens_per_s'] / t32['tokens_per_s']:.2f}x   "
           f"bf16 {z16['tokens_per_s'] / t16['tokens_per_s']:.2f}x")

@@ -64,7 +64,10 @@ int run_score(const std::string& model_dir, const std::string& tokens_file, int6
   nlohmann::json out = {{"windows", windows},       {"context", context},
                         {"seconds", best},          {"tokens_per_s", double(windows * context) / best},
                         {"nll", total},             {"window_nll", nll},
-                        {"backend_threads", ziq::resolve_threads(threads)}};
+                        {"backend_threads", ziq::resolve_threads(threads)},
+                        {"gemm", ziq::backend::cpu::gemm_kernel_name(precision == "bf16"
+                                                                         ? ziq::backend::cpu::fast_gemm_kernel()
+                                                                         : ziq::backend::cpu::default_gemm_kernel())}};
   std::printf("%s\n", out.dump().c_str());
   return 0;
 }
@@ -82,26 +85,28 @@ int run_gemm(int64_t m, int64_t n, int64_t k, int64_t nb, int threads) {
     std::memcpy(&u, &f, 4);
     v = uint16_t(u >> 16);
   }
-  std::vector<GemmKernel> kernels = {GemmKernel::openblas};
-  if (cpu_has_avx512()) kernels.push_back(GemmKernel::avx512);
-  if (cpu_has_avx512_bf16()) {
-    kernels.push_back(GemmKernel::avx512bf16);
-    kernels.push_back(GemmKernel::avx512bf16_fast);
-  }
+  const std::vector<GemmKernel> kernels = available_gemm_kernels();
   const int t = ziq::resolve_threads(threads);
   for (GemmKernel kern : kernels) {
-    std::vector<uint16_t> hi, lo;
+    ziq::AlignedBuffer<uint16_t> parts;
+    // Kernels that prepack (AMX): the matrix packed once, outside the timing, as the backend keeps it.
+    ziq::AlignedBuffer<uint16_t> packed(size_t(packed_weight_values(kern, n, k)));
+    if (gemm_prepacks(kern)) pack_weight_panels(kern, w.data(), n, k, 0, (n + 31) / 32, packed.data());
     std::vector<std::vector<float>> scratch(t);
+    const int64_t kb = (nb + gemm_block_multiple(kern) - 1) / gemm_block_multiple(kern) * gemm_block_multiple(kern);
     double best = 1e30;
     for (int r = 0; r < 3; ++r) {
       const auto t0 = Clock::now();
-      const GemmInput in = prepare_gemm_input(kern, x.data(), m, k, hi, lo);
+      const GemmInput in = prepare_gemm_input(kern, x.data(), m, k, parts, t);
       std::atomic<int64_t> next{0};
       ziq::parallel_for(t, t, [&](size_t b, size_t e) {
         for (size_t worker = b; worker < e; ++worker)
-          for (int64_t blk; (blk = next.fetch_add(1)) * nb < n;)
-            gemm_block(kern, in, w.data() + blk * nb * k, true, std::min(nb, n - blk * nb), y.data() + blk * nb,
-                       n, scratch[worker]);
+          for (int64_t blk; (blk = next.fetch_add(1)) * kb < n;)
+            if (gemm_prepacks(kern))
+              gemm_block_packed(kern, in, packed.data(), blk * kb, std::min(kb, n - blk * kb), y.data() + blk * kb, n);
+            else
+              gemm_block(kern, in, w.data() + blk * kb * k, true, std::min(kb, n - blk * kb), y.data() + blk * kb,
+                         n, scratch[worker]);
       });
       best = std::min(best, seconds_since(t0));
     }

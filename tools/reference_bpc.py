@@ -12,23 +12,31 @@ tests/data/models over the three corpora in ../shared/data/corpora, one subset (
   4. window 0 scores targets 1..B-1; window w >= 1 only its last s targets;
   5. loss = sum of -ln p(target); BPC = loss / (characters * ln 2).
 
-Tokenizers: a model folder with tokenizer.json goes through transformers.AutoTokenizer; a folder
-with only a SentencePiece tokenizer.model is encoded as transformers 4's slow LlamaTokenizer does
-by default (legacy, the paper's era): the text is split at the special-token texts <s>, </s>,
-<unk>, each plain piece goes to sentencepiece's encode, BOS is put first.
+Tokenizers follow the files: a model folder with tokenizer.json goes through Hugging Face
+`tokenizers` (Tokenizer.from_file(...).encode(text), special tokens added by the file's
+post-processor; transformers 5's AutoTokenizer departs from the file on some whitespace runs), a
+folder with only a SentencePiece tokenizer.model is encoded as transformers 4's slow
+LlamaTokenizer does by default (legacy, the paper's era): the text is split at the special-token
+texts <s>, </s>, <unk>, each plain piece goes to sentencepiece's encode, BOS is put first.
 
 The logits are computed only at scored positions (hidden states of the scored positions through
 lm_head, then log_softmax and gather): the same numbers as the full logits' cross-entropy, without
 holding a 151k-vocabulary logit tensor for every position.
 
 Corpus rule: --max-chars K takes, from each corpus file, the first documents in file order up to
-and including the one at which the characters reach K (0 = the whole file). The goldens in
-tests/data/bpc_golden.json use K = 200000 so that CI (2 cores) recomputes them with ziq in
-seconds; --max-chars 0 gives full-corpus entries.
+and including the one at which the characters reach K; 0 (the default, and what
+tests/data/bpc_golden.json holds) takes the whole files.
 
-Needs torch, transformers, sentencepiece (not in CI; the output is committed). From the repo root:
-    python3 tools/reference_bpc.py                      # writes tests/data/bpc_golden.json
-    python3 tools/reference_bpc.py --max-chars 0 --out /tmp/full.json   # whole corpora (slow)
+Arithmetic: float32 weights and activations, eager attention, the loss summed in float64. On a GPU
+(--device cuda) TF32 is switched off, so matrix products are true float32 like the CPU's; the
+committed goldens were made that way on an H200 (the CPU takes hours for the whole corpora on two
+cores). `--check FILE` compares the run with an earlier golden file (say, a CPU run on prefixes)
+and prints the largest relative BPC difference.
+
+Needs torch, transformers, tokenizers, sentencepiece (not in CI; the output is committed). From
+the repo root:
+    python3 tools/reference_bpc.py --device cuda        # writes tests/data/bpc_golden.json
+    python3 tools/reference_bpc.py --max-chars 200000 --out /tmp/prefix.json   # CPU, prefixes
 """
 import argparse
 import hashlib
@@ -95,21 +103,22 @@ class SlowLlamaLegacy:
 
 def load_tokenizer(folder):
     if os.path.exists(os.path.join(folder, "tokenizer.json")):
-        tok = transformers.AutoTokenizer.from_pretrained(folder)
-        return tok.encode, "transformers.AutoTokenizer(tokenizer.json).encode"
+        import tokenizers
+        tok = tokenizers.Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
+        return (lambda text: tok.encode(text).ids), f"tokenizers {tokenizers.__version__} Tokenizer.from_file(tokenizer.json).encode"
     tok = SlowLlamaLegacy(os.path.join(folder, "tokenizer.model"))
     return tok.encode, "sentencepiece, as transformers 4 LlamaTokenizer (slow, legacy) encode"
 
 
 @torch.no_grad()
-def paper_nats(model, S, context=1900, stride=512, batch=4):
+def paper_nats(model, S, device, context=1900, stride=512, batch=4):
     """Steps 3-5: the sum of -ln p over the paper's scored targets, f64, in window order."""
     B = context + 1
     N = len(S)
     if N < B:
         return None, 0, 0
     W = (N - B) // stride + 1
-    stream = torch.tensor(S, dtype=torch.long)
+    stream = torch.tensor(S, dtype=torch.long, device=device)
     total, scored = 0.0, 0
     for w0 in range(0, W, batch):
         ws = list(range(w0, min(W, w0 + batch)))
@@ -121,7 +130,7 @@ def paper_nats(model, S, context=1900, stride=512, batch=4):
             logp = torch.log_softmax(model.lm_head(h).float(), dim=-1)
             target = x[i, first:]
             nll = -logp.gather(1, target[:, None])[:, 0]
-            total += float(nll.double().sum())
+            total += float(nll.double().sum().cpu())
             scored += len(target)
     return total, scored, W
 
@@ -129,19 +138,28 @@ def paper_nats(model, S, context=1900, stride=512, batch=4):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--models", nargs="*", default=DEFAULT_MODELS)
-    ap.add_argument("--max-chars", type=int, default=200000)
+    ap.add_argument("--max-chars", type=int, default=0)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
+    ap.add_argument("--batch", type=int, default=0, help="windows per forward (default: 4 on cpu, 32 on cuda)")
+    ap.add_argument("--check", help="an earlier golden file to compare with (entries of the same model and corpus)")
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "data", "bpc_golden.json"))
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--models-dir", default=MODELS)
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    batch = args.batch or (32 if device.type == "cuda" else 4)
+    if device.type == "cuda":  # true float32 products, as on the CPU
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.set_float32_matmul_precision("highest")
 
     entries = []
     for name in args.models:
         folder = os.path.join(args.models_dir, name)
         model = transformers.AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32,
-                                                                  attn_implementation="eager")
+                                                                  attn_implementation="eager").to(device)
         model.eval()
         encode, how = load_tokenizer(folder)
         files = sorted(f for f in os.listdir(folder) if f.endswith((".json", ".safetensors", ".model"))
@@ -154,7 +172,7 @@ def main():
             for d in kept:
                 S.extend(encode(d))
             chars = sum(len(d) for d in kept)
-            nats, scored, windows = paper_nats(model, S)
+            nats, scored, windows = paper_nats(model, S, device, batch=batch)
             bpc = None if nats is None else nats / (chars * math.log(2))
             entries.append({
                 "model": name,
@@ -179,7 +197,8 @@ def main():
         "made_by": "tools/reference_bpc.py",
         "torch": torch.__version__,
         "transformers": transformers.__version__,
-        "dtype": "float32 (weights upcast), eager attention, CPU",
+        "dtype": "float32 (weights upcast), eager attention, " + (
+            f"CUDA {torch.cuda.get_device_name(device)}, TF32 off" if device.type == "cuda" else "CPU"),
         "protocol": {"name": "paper", "context": 1900, "stride": 512},
         "corpus_rule": (f"first documents of each corpus file up to and including the one at which the "
                         f"characters reach {args.max_chars}" if args.max_chars else "whole corpus files"),
@@ -190,6 +209,18 @@ def main():
         json.dump(out, f, indent=1)
         f.write("\n")
     print("wrote", args.out)
+    if args.check:
+        old = {(e["model"], e["corpus"]): e for e in json.load(open(args.check))["entries"]}
+        worst = 0.0
+        for e in entries:
+            o = old.get((e["model"], e["corpus"]))
+            if o and o["tokens"] == e["tokens"] and o["bpc"] is not None:
+                rel = abs(e["bpc"] - o["bpc"]) / o["bpc"]
+                worst = max(worst, rel)
+                print(f"check {e['model']:20s} {e['corpus']:10s} rel diff {rel:.2e}")
+            elif o:
+                print(f"check {e['model']:20s} {e['corpus']:10s} tokens {e['tokens']} vs {o['tokens']}: not comparable")
+        print(f"check against {args.check}: largest relative BPC difference {worst:.2e}")
 
 
 if __name__ == "__main__":

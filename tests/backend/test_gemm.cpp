@@ -19,12 +19,7 @@ uint16_t to_bf16_truncate(float f) {
 }
 
 TEST(Gemm, KernelsMatchDoubleReference) {
-  std::vector<GemmKernel> kernels = {GemmKernel::openblas};
-  if (cpu_has_avx512()) kernels.push_back(GemmKernel::avx512);
-  if (cpu_has_avx512_bf16()) {
-    kernels.push_back(GemmKernel::avx512bf16);
-    kernels.push_back(GemmKernel::avx512bf16_fast);
-  }
+  const std::vector<GemmKernel> kernels = available_gemm_kernels();
   std::mt19937 rng(7);
   std::normal_distribution<float> dist;
   for (auto [m, n, k] : {std::tuple{1, 1, 1}, {37, 77, 33}, {13, 96, 64}, {25, 40, 130}, {12, 32, 2}}) {
@@ -44,20 +39,28 @@ TEST(Gemm, KernelsMatchDoubleReference) {
         }
     for (GemmKernel kern : kernels)
       for (bool bf16_weights : {true, false}) {
-        std::vector<uint16_t> hi, lo;
+        ziq::AlignedBuffer<uint16_t> parts;
         std::vector<float> scratch, y(m * n, -1.0f);
-        const GemmInput in = prepare_gemm_input(kern, x.data(), m, k, hi, lo);
-        // Two blocks of weight rows, as the backend splits them.
-        const int n0 = n / 2;
+        const GemmInput in = prepare_gemm_input(kern, x.data(), m, k, parts, 2);
+        // Two blocks of weight rows, as the backend splits them (the first a whole number of blocks).
+        const int mult = int(gemm_block_multiple(kern));
+        const int n0 = std::min(n, (n / 2 + mult - 1) / mult * mult);
         for (auto [j0, cols] : {std::pair{0, n0}, {n0, n - n0}}) {
           if (cols == 0) continue;
           const void* w = bf16_weights ? static_cast<const void*>(wb.data() + j0 * k) : wf.data() + j0 * k;
           gemm_block(kern, in, w, bf16_weights, cols, y.data() + j0, n, scratch);
         }
-        // f32 kernels: float32 rounding only; bf16x2 keeps 16 bits of x; fast bf16 keeps 8.
-        const double rel = kern == GemmKernel::avx512bf16_fast && bf16_weights ? 1e-2
-                           : kern == GemmKernel::avx512bf16 && bf16_weights ? 1e-4
-                                                                             : 1e-5;
+        if (gemm_prepacks(kern) && bf16_weights) {  // the backend's path: the matrix packed once
+          std::vector<float> y2(m * n, -1.0f);
+          ziq::AlignedBuffer<uint16_t> packed(size_t(packed_weight_values(kern, n, k)));
+          pack_weight_panels(kern, wb.data(), n, k, 0, (n + 31) / 32, packed.data());
+          for (auto [j0, cols] : {std::pair{0, n0}, {n0, n - n0}})
+            if (cols) gemm_block_packed(kern, in, packed.data(), j0, cols, y2.data() + j0, n);
+          ASSERT_EQ(y2, y) << gemm_kernel_name(kern) << " prepacked, m=" << m << " n=" << n << " k=" << k;
+        }
+        // f32 kernels and amx_bf16x3: float32 rounding only; bf16x2 keeps 16 bits of x; fast bf16 keeps 8.
+        const bool one_part = kern == GemmKernel::avx512bf16_fast || kern == GemmKernel::amx_bf16;
+        const double rel = one_part && bf16_weights ? 1e-2 : kern == GemmKernel::avx512bf16 && bf16_weights ? 1e-4 : 1e-5;
         for (int i = 0; i < m * n; ++i)
           ASSERT_NEAR(y[i], ref[i], rel * mag[i] + 1e-6)
               << gemm_kernel_name(kern) << (bf16_weights ? " bf16" : " f32") << " weights, m=" << m << " n=" << n

@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cmath>
 #include <limits>
+#include <mutex>
+#include <unordered_map>
 #include <vector>
 
 #include "backend/backend.h"
@@ -53,17 +55,41 @@ class CpuBackend final : public Backend {
   void matmul(const float* x, int64_t m, const Weight& w, const float* bias, float* y) override {
     const int64_t n = w.rows, k = w.cols;
     const bool bf16 = w.type == WeightType::bf16;
-    const cpu::GemmInput in = cpu::prepare_gemm_input(bf16 ? kernel_ : GemmKernel::openblas, x, m, k, hi_, lo_);
-    // Blocks of weight rows: enough blocks for every thread, few enough that each product is big.
-    int64_t nb = std::clamp<int64_t>((n + threads_ * 4 - 1) / (threads_ * 4), 16, 256);
-    nb = (nb + 15) / 16 * 16;
-    const int64_t blocks = (n + nb - 1) / nb;
-    run_workers(blocks, [&](int worker, int64_t b) {
-      const int64_t j0 = b * nb, cols = std::min(nb, n - j0);
-      cpu::gemm_block(kernel_, in, row_ptr(w, j0), bf16, cols, y + j0, n, scratch_[worker]);
+    const GemmKernel kern = bf16 ? kernel_ : GemmKernel::openblas;  // f32 weights: no bf16 parts of x
+    const cpu::GemmInput in = cpu::prepare_gemm_input(kern, x, m, k, parts_, threads_);
+    const uint16_t* packed = bf16 ? packed_weight(w) : nullptr;
+    // y [m, n] is cut into col_blocks x row_blocks tasks; a task reads its rows of x and its block
+    // of weight rows, so a product reads about col_blocks * |x| + row_blocks * |w| bytes. For ~4
+    // tasks per thread that is least at col_blocks = sqrt(tasks * |w| / |x|): few column blocks
+    // when x is the big one (the MLP's down projection), many when w is. Weight blocks stay at
+    // most 256 rows (their packed panels fit in L2); row blocks are whole 32-row tile groups.
+    // Every output element is still one kernel call over all of k, so the split never changes
+    // the result.
+    const int64_t mult = cpu::gemm_block_multiple(kernel_);
+    const double x_bytes = double(m) * double(k) * (in.parts ? 2.0 * in.parts : 4.0);
+    const double w_bytes = double(n) * double(k) * (bf16 ? 2.0 : 4.0);
+    const int64_t tasks = 4 * int64_t(threads_);
+    int64_t col_blocks = std::llround(std::sqrt(double(tasks) * w_bytes / x_bytes));
+    col_blocks = std::clamp<int64_t>(col_blocks, (n + 255) / 256, (n + mult - 1) / mult);
+    int64_t nb = (n + col_blocks - 1) / col_blocks;
+    nb = (nb + mult - 1) / mult * mult;
+    col_blocks = (n + nb - 1) / nb;
+    int64_t mb = m;
+    if (const int64_t want_rows = (tasks + col_blocks - 1) / col_blocks; want_rows > 1 && m > 32)
+      mb = ((m + want_rows - 1) / want_rows + 31) / 32 * 32;
+    const int64_t row_blocks = (m + mb - 1) / mb;
+    run_workers(col_blocks * row_blocks, [&](int worker, int64_t t) {
+      const int64_t j0 = t / row_blocks * nb, cols = std::min(nb, n - j0);
+      const int64_t r0 = t % row_blocks * mb, rows = std::min(mb, m - r0);
+      float* yb = y + r0 * n + j0;
+      const cpu::GemmInput sub = cpu::gemm_input_rows(in, r0, rows);
+      if (packed)
+        cpu::gemm_block_packed(kernel_, sub, packed, j0, cols, yb, n);
+      else
+        cpu::gemm_block(kernel_, sub, row_ptr(w, j0), bf16, cols, yb, n, scratch_[worker]);
       if (bias)
-        for (int64_t i = 0; i < m; ++i)
-          for (int64_t j = 0; j < cols; ++j) y[i * n + j0 + j] += bias[j0 + j];
+        for (int64_t i = 0; i < rows; ++i)
+          for (int64_t j = 0; j < cols; ++j) yb[i * n + j] += bias[j0 + j];
     });
   }
 
@@ -160,7 +186,8 @@ class CpuBackend final : public Backend {
     for (int64_t r0 = 0; r0 < m; r0 += kRows) {
       const int64_t mr = std::min(kRows, m - r0);
       const cpu::GemmInput in =
-          cpu::prepare_gemm_input(bf16 ? kernel_ : GemmKernel::openblas, h + r0 * k, mr, k, hi_, lo_);
+          cpu::prepare_gemm_input(bf16 ? kernel_ : GemmKernel::openblas, h + r0 * k, mr, k, parts_, threads_);
+      const uint16_t* packed = bf16 ? packed_weight(w) : nullptr;
       cmax.assign(chunks * mr, 0.0f);
       csum.assign(chunks * mr, 0.0f);
       target_logit.assign(mr, std::numeric_limits<float>::quiet_NaN());
@@ -168,7 +195,10 @@ class CpuBackend final : public Backend {
         const int64_t v0 = c * kChunk, nv = std::min(kChunk, vocab - v0);
         std::vector<float>& lg = logits[worker];
         if (lg.size() < size_t(mr * kChunk)) lg.resize(mr * kChunk);
-        cpu::gemm_block(kernel_, in, row_ptr(w, v0), bf16, nv, lg.data(), nv, scratch_[worker]);
+        if (packed)
+          cpu::gemm_block_packed(kernel_, in, packed, v0, nv, lg.data(), nv);
+        else
+          cpu::gemm_block(kernel_, in, row_ptr(w, v0), bf16, nv, lg.data(), nv, scratch_[worker]);
         for (int64_t i = 0; i < mr; ++i) {
           const float* row = lg.data() + i * nv;
           const float mx = cpu::max_of(row, nv);
@@ -189,6 +219,24 @@ class CpuBackend final : public Backend {
   }
 
  private:
+  // The kernel's own layout of a bf16 weight matrix, packed (on all threads) the first time it is
+  // used and kept: the checkpoint's pages are not read again, so memory stays about the model's
+  // size. nullptr when the kernel reads weights as stored.
+  const uint16_t* packed_weight(const Weight& w) {
+    if (!cpu::gemm_prepacks(kernel_)) return nullptr;
+    std::lock_guard lock(packed_mu_);
+    AlignedBuffer<uint16_t>& buf = packed_[w.data];
+    if (buf.size() == 0) {
+      buf.resize(size_t(cpu::packed_weight_values(kernel_, w.rows, w.cols)));
+      const int64_t panels = (w.rows + 31) / 32;
+      parallel_for(size_t(panels), threads_, [&](size_t b, size_t e) {
+        cpu::pack_weight_panels(kernel_, static_cast<const uint16_t*>(w.data), w.rows, w.cols, int64_t(b),
+                                int64_t(e), buf.data());
+      }, 8);
+    }
+    return buf.data();
+  }
+
   // fn(worker, item) for item in [0, items), items handed out dynamically; worker < threads_ indexes
   // per-thread scratch.
   template <typename Fn>
@@ -204,7 +252,9 @@ class CpuBackend final : public Backend {
   int threads_;
   GemmKernel kernel_;
   std::vector<std::vector<float>> scratch_;
-  std::vector<uint16_t> hi_, lo_;
+  AlignedBuffer<uint16_t> parts_;  // x as bf16 parts, for the bf16 and AMX kernels
+  std::mutex packed_mu_;
+  std::unordered_map<const void*, AlignedBuffer<uint16_t>> packed_;  // by weight data pointer
 };
 
 }  // namespace

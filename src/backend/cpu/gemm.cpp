@@ -2,12 +2,19 @@
 
 #include <cblas.h>
 #include <immintrin.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 #include "core/error.h"
+#include "core/threads.h"
 
 namespace ziq::backend::cpu {
 
@@ -36,27 +43,64 @@ bool cpu_has_avx512_bf16() {
 #endif
 }
 
+bool cpu_has_amx_bf16() {
+#if defined(__x86_64__)
+  static const bool has = [] {
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    const bool amx_bf16 = d & (1u << 22), amx_tile = d & (1u << 24);
+    if (!amx_bf16 || !amx_tile || !cpu_has_avx512_bf16()) return false;
+    // Linux hands out the 8 KB tile state only to processes that ask (arch_prctl
+    // ARCH_REQ_XCOMP_PERM for XFEATURE_XTILEDATA); without it the first tile instruction faults.
+    constexpr int kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+    if (const char* env = std::getenv("ZIQ_AMX"); env && std::string(env) == "0") return false;  // for measurements
+    return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+  }();
+  return has;
+#else
+  return false;
+#endif
+}
+
+bool is_amx(GemmKernel k) { return k == GemmKernel::amx_bf16x3 || k == GemmKernel::amx_bf16; }
+
+int64_t gemm_block_multiple(GemmKernel k) { return is_amx(k) ? 32 : 16; }
+
+std::vector<GemmKernel> available_gemm_kernels() {
+  std::vector<GemmKernel> ks = {GemmKernel::openblas};
+  if (cpu_has_avx512()) ks.push_back(GemmKernel::avx512);
+  if (cpu_has_avx512_bf16()) {
+    ks.push_back(GemmKernel::avx512bf16);
+    ks.push_back(GemmKernel::avx512bf16_fast);
+  }
+  if (cpu_has_amx_bf16()) {
+    ks.push_back(GemmKernel::amx_bf16x3);
+    ks.push_back(GemmKernel::amx_bf16);
+  }
+  return ks;
+}
+
 // The choice and its measurement are in gemm.h.
 GemmKernel default_gemm_kernel() {
   static const GemmKernel k = [] {
     const char* env = std::getenv("ZIQ_GEMM");
     const std::string want = env ? env : "";
-    if (want == "openblas") return GemmKernel::openblas;
-    if (want == "avx512") {
-      if (!cpu_has_avx512()) usage_error("ZIQ_GEMM={}: this CPU lacks AVX-512", want);
-      return GemmKernel::avx512;
+    if (!want.empty()) {
+      std::string names;
+      for (GemmKernel kern : available_gemm_kernels()) {
+        if (want == gemm_kernel_name(kern)) return kern;
+        names += (names.empty() ? "" : ", ") + gemm_kernel_name(kern);
+      }
+      usage_error("ZIQ_GEMM={}: this CPU runs {}", want, names);
     }
-    if (want == "avx512bf16") {
-      if (!cpu_has_avx512_bf16()) usage_error("ZIQ_GEMM={}: this CPU lacks AVX-512 BF16", want);
-      return GemmKernel::avx512bf16;
-    }
-    if (!want.empty()) usage_error("ZIQ_GEMM={}: expected openblas, avx512 or avx512bf16", want);
+    if (cpu_has_amx_bf16()) return GemmKernel::amx_bf16x3;
     return cpu_has_avx512() ? GemmKernel::avx512 : GemmKernel::openblas;
   }();
   return k;
 }
 
 GemmKernel fast_gemm_kernel() {
+  if (cpu_has_amx_bf16()) return GemmKernel::amx_bf16;
   return cpu_has_avx512_bf16() ? GemmKernel::avx512bf16_fast : default_gemm_kernel();
 }
 
@@ -66,6 +110,8 @@ std::string gemm_kernel_name(GemmKernel k) {
     case GemmKernel::avx512: return "avx512-f32";
     case GemmKernel::avx512bf16: return "avx512-bf16x2";
     case GemmKernel::avx512bf16_fast: return "avx512-bf16";
+    case GemmKernel::amx_bf16x3: return "amx-bf16x3";
+    case GemmKernel::amx_bf16: return "amx-bf16";
   }
   return "?";
 }
@@ -81,8 +127,10 @@ uint16_t f32_to_bf16(float f) {
 }
 
 #if defined(__x86_64__)
-// Packs weight rows [0, n) into panels of 32 columns in the pair layout vdpbf16ps wants: panel p,
-// pair q holds (w[c][2q], w[c][2q+1]) for its 32 columns c, 64 bf16 = two registers (zero-padded).
+// Packs weight rows [0, n) into panels of 32 columns in the pair layout vdpbf16ps and the AMX
+// tile unit want: panel p, pair q holds (w[c][2q], w[c][2q+1]) for its 32 columns c, 64 bf16 = two
+// registers or one 128-byte row of which a B tile takes 64 bytes. Zero past n and past k (kpad
+// values per column, kpad even and >= k).
 void pack_pairs(const uint16_t* w, int64_t n, int64_t k, int64_t kpad, uint16_t* out) {
   const int64_t pairs = kpad / 2;
   for (int64_t p = 0; p * 32 < n; ++p) {
@@ -93,18 +141,107 @@ void pack_pairs(const uint16_t* w, int64_t n, int64_t k, int64_t kpad, uint16_t*
       const uint16_t* rows[32];
       for (int c = 0; c < 32; ++c) rows[c] = w + (p * 32 + c) * k;
       uint32_t* d = reinterpret_cast<uint32_t*>(dst);
-      for (int64_t q = 0; q < pairs; ++q, d += 32)
+      for (int64_t q = 0; q < k / 2; ++q, d += 32)
         for (int c = 0; c < 32; ++c) std::memcpy(d + c, rows[c] + 2 * q, 4);
+      std::fill(dst + k * 32, dst + kpad * 32, uint16_t(0));
       continue;
     }
     for (int64_t c = 0; c < 32; ++c) {
       const uint16_t* src = w + (p * 32 + c) * k;
       for (int64_t q = 0; q < pairs; ++q) {
-        dst[q * 64 + 2 * c] = c < cols ? src[2 * q] : 0;
+        dst[q * 64 + 2 * c] = c < cols && 2 * q < k ? src[2 * q] : 0;
         dst[q * 64 + 2 * c + 1] = c < cols && 2 * q + 1 < k ? src[2 * q + 1] : 0;
       }
     }
   }
+}
+
+// The AMX tile unit: tiles 0-3 accumulate a 32 x 32 block of y (2 x 2 tiles of 16 x 16 f32),
+// tiles 4-5 hold 16 rows x 32 k of x (bf16), tiles 6-7 hold 16 pairs of k x 16 columns of w.
+struct TileConfig {
+  uint8_t palette = 1, start_row = 0;
+  uint8_t reserved[14] = {};
+  uint16_t colsb[16] = {};  // bytes per row of each tile
+  uint8_t rows[16] = {};
+};
+static_assert(sizeof(TileConfig) == 64);
+
+// gcc 12's _tile_loadconfig tells the compiler that ldtilecfg reads 8 bytes of the config, and
+// _tile_loadd that tileloadd reads no memory, so the stores that fill them may be dropped or moved
+// past them; these two say what they read.
+#define ZIQ_TILE_LOAD(tile, base, stride) \
+  __asm__ volatile("tileloadd (%0,%1,1), %%tmm" #tile ::"r"(base), "r"(long(stride)) : "memory")
+
+__attribute__((target("amx-tile"))) void amx_configure() {
+  TileConfig cfg;
+  for (int t = 0; t < 8; ++t) {
+    cfg.colsb[t] = 64;
+    cfg.rows[t] = 16;
+  }
+  __asm__ volatile("ldtilecfg %0" ::"m"(cfg) : "memory");
+}
+
+__attribute__((target("amx-tile"))) void amx_release() { _tile_release(); }
+
+// Accumulator tiles = the y block [32 rows from row0, 32 columns], the sum over the P parts of x
+// of part * panel, down all of kpad (a multiple of 32).
+template <int P>
+__attribute__((target("amx-tile,amx-bf16"))) void amx_32x32(const GemmInput& in, int64_t row0,
+                                                           const uint16_t* panel) {
+  const int64_t kpad = in.kpad;
+  const int lda = int(kpad * 2);  // bytes per row of x's parts
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  for (int64_t kk = 0; kk < kpad; kk += 32) {
+    const uint16_t* b = panel + kk * 32;  // pair row kk / 2 of the panel
+    ZIQ_TILE_LOAD(6, b, 128);
+    ZIQ_TILE_LOAD(7, b + 32, 128);
+    for (int p = 0; p < P; ++p) {
+      const uint16_t* a = in.part[p] + row0 * kpad + kk;
+      ZIQ_TILE_LOAD(4, a, lda);
+      ZIQ_TILE_LOAD(5, a + 16 * kpad, lda);
+      _tile_dpbf16ps(0, 4, 6);
+      _tile_dpbf16ps(1, 4, 7);
+      _tile_dpbf16ps(2, 5, 6);
+      _tile_dpbf16ps(3, 5, 7);
+    }
+  }
+}
+
+// The four accumulator tiles to a 32 x 32 block of y (row stride ldy floats).
+__attribute__((target("amx-tile"))) void amx_store(float* y, int64_t ldy) {
+  const long stride = long(ldy * sizeof(float));
+  _tile_stored(0, y, stride);
+  _tile_stored(1, y + 16, stride);
+  _tile_stored(2, y + 16 * ldy, stride);
+  _tile_stored(3, y + 16 * ldy + 16, stride);
+}
+
+// All rows of the input times a pair-packed weight block: 32-row groups outer, so a group of x
+// stays in L2 while it meets every panel of the block. Whole 32 x 32 blocks go straight from the
+// tiles to y; edges through a buffer.
+template <int P>
+void drive_amx(const GemmInput& in, const uint16_t* packed, int64_t n, float* y, int64_t ldy) {
+  alignas(64) float c[32 * 32];
+  const int64_t panel = 32 * in.kpad;
+  amx_configure();
+  for (int64_t i = 0; i < in.m; i += 32) {
+    const int64_t rows = std::min<int64_t>(32, in.m - i);
+    for (int64_t p = 0; p * 32 < n; ++p) {
+      const int64_t cols = std::min<int64_t>(32, n - p * 32);
+      float* dst = y + i * ldy + p * 32;
+      amx_32x32<P>(in, i, packed + p * panel);
+      if (rows == 32 && cols == 32) {
+        amx_store(dst, ldy);
+        continue;
+      }
+      amx_store(c, 32);
+      for (int64_t r = 0; r < rows; ++r) std::memcpy(dst + r * ldy, c + r * 32, cols * sizeof(float));
+    }
+  }
+  amx_release();
 }
 
 // MR rows of x times one 32-column pair-packed panel: each step broadcasts a pair of x (hi, and
@@ -114,8 +251,8 @@ __attribute__((target("avx512f,avx512bf16"))) void micro_bf16(const GemmInput& i
                                                               const uint16_t* panel, float* y, int64_t ldy,
                                                               __mmask16 m0, __mmask16 m1) {
   const int64_t kpad = in.kpad, pairs = kpad / 2;
-  const uint32_t* hi = reinterpret_cast<const uint32_t*>(in.hi + row0 * kpad);
-  const uint32_t* lo = kLo ? reinterpret_cast<const uint32_t*>(in.lo + row0 * kpad) : nullptr;
+  const uint32_t* hi = reinterpret_cast<const uint32_t*>(in.part[0] + row0 * kpad);
+  const uint32_t* lo = kLo ? reinterpret_cast<const uint32_t*>(in.part[1] + row0 * kpad) : nullptr;
   __m512 c0[MR], c1[MR];
   for (int r = 0; r < MR; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
   for (int64_t q = 0; q < pairs; ++q) {
@@ -249,41 +386,136 @@ struct MicroBf16Fast {
 
 }  // namespace
 
-GemmInput prepare_gemm_input(GemmKernel kern, const float* x, int64_t m, int64_t k,
-                             std::vector<uint16_t>& hi, std::vector<uint16_t>& lo) {
-  GemmInput in{x, m, k};
-  if (kern != GemmKernel::avx512bf16 && kern != GemmKernel::avx512bf16_fast) return in;
-  const bool with_lo = kern == GemmKernel::avx512bf16;
-  in.kpad = (k + 1) / 2 * 2;
-  hi.assign(size_t(m * in.kpad), 0);
-  if (with_lo) lo.assign(size_t(m * in.kpad), 0);
-  for (int64_t i = 0; i < m; ++i)
-    for (int64_t j = 0; j < k; ++j) {
-      const float v = x[i * k + j];
+namespace {
+
+int parts_of(GemmKernel k) {
+  switch (k) {
+    case GemmKernel::avx512bf16: return 2;
+    case GemmKernel::avx512bf16_fast: return 1;
+    case GemmKernel::amx_bf16x3: return 3;
+    case GemmKernel::amx_bf16: return 1;
+    default: return 0;
+  }
+}
+
+// One row of x into P bf16 parts (dst[p] rows), each part the rounding of what the earlier parts
+// left (exact differences), zero-filled from k to kpad.
+void split_row(const float* x, int64_t k, int64_t kpad, int parts, uint16_t* const* dst) {
+  for (int64_t j = 0; j < k; ++j) {
+    float v = x[j];
+    for (int p = 0; p < parts; ++p) {
       const uint16_t h = f32_to_bf16(v);
-      hi[i * in.kpad + j] = h;
-      if (with_lo) lo[i * in.kpad + j] = f32_to_bf16(v - bf16_to_f32(h));
+      dst[p][j] = h;
+      v -= bf16_to_f32(h);
     }
-  in.hi = hi.data();
-  in.lo = with_lo ? lo.data() : nullptr;
+  }
+  for (int p = 0; p < parts; ++p) std::fill(dst[p] + k, dst[p] + kpad, uint16_t(0));
+}
+
+#if defined(__x86_64__)
+// The same, 16 values at a time (round to nearest even by integer arithmetic, as f32_to_bf16).
+__attribute__((target("avx512f,avx512bw"))) void split_row_avx512(const float* x, int64_t k, int64_t kpad,
+                                                                  int parts, uint16_t* const* dst) {
+  const __m512i round = _mm512_set1_epi32(0x7FFF), one = _mm512_set1_epi32(1);
+  int64_t j = 0;
+  for (; j + 16 <= k; j += 16) {
+    __m512 v = _mm512_loadu_ps(x + j);
+    for (int p = 0; p < parts; ++p) {
+      const __m512i u = _mm512_castps_si512(v);
+      const __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(round, _mm512_and_si512(_mm512_srli_epi32(u, 16), one)));
+      const __m512i h32 = _mm512_srli_epi32(r, 16);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst[p] + j), _mm512_cvtepi32_epi16(h32));
+      v = _mm512_sub_ps(v, _mm512_castsi512_ps(_mm512_slli_epi32(h32, 16)));
+    }
+  }
+  uint16_t* rest[3] = {dst[0] + j, parts > 1 ? dst[1] + j : nullptr, parts > 2 ? dst[2] + j : nullptr};
+  split_row(x + j, k - j, kpad - j, parts, rest);
+}
+#endif
+
+}  // namespace
+
+GemmInput prepare_gemm_input(GemmKernel kern, const float* x, int64_t m, int64_t k,
+                             AlignedBuffer<uint16_t>& storage, int threads) {
+  GemmInput in{x, m, k};
+  in.parts = parts_of(kern);
+  if (in.parts == 0) return in;
+  const bool amx = is_amx(kern);
+  in.kpad = amx ? (k + 31) / 32 * 32 : (k + 1) / 2 * 2;
+  const int64_t rows = amx ? (m + 31) / 32 * 32 : m;  // AMX reads whole 16-row tiles
+  const size_t part_size = size_t(rows * in.kpad);
+  storage.resize(in.parts * part_size);
+  for (int p = 0; p < in.parts; ++p) in.part[p] = storage.data() + p * part_size;
+  parallel_for(size_t(rows), threads, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) {
+      uint16_t* dst[3];
+      for (int p = 0; p < in.parts; ++p) dst[p] = storage.data() + p * part_size + i * in.kpad;
+      if (int64_t(i) >= m) {
+        for (int p = 0; p < in.parts; ++p) std::fill(dst[p], dst[p] + in.kpad, uint16_t(0));
+        continue;
+      }
+#if defined(__x86_64__)
+      if (cpu_has_avx512()) {
+        split_row_avx512(x + i * k, k, in.kpad, in.parts, dst);
+        continue;
+      }
+#endif
+      split_row(x + i * k, k, in.kpad, in.parts, dst);
+    }
+  }, 16);
   return in;
+}
+
+GemmInput gemm_input_rows(const GemmInput& in, int64_t r0, int64_t m) {
+  GemmInput out = in;
+  out.x = in.x + r0 * in.k;
+  out.m = m;
+  for (int p = 0; p < in.parts; ++p) out.part[p] = in.part[p] + r0 * in.kpad;
+  return out;
+}
+
+bool gemm_prepacks(GemmKernel kern) { return is_amx(kern); }
+
+int64_t packed_weight_values(GemmKernel kern, int64_t rows, int64_t k) {
+  if (!gemm_prepacks(kern)) return 0;
+  return (rows + 31) / 32 * 32 * ((k + 31) / 32 * 32);
+}
+
+void pack_weight_panels(GemmKernel kern, const uint16_t* w, int64_t rows, int64_t k, int64_t panel_begin,
+                        int64_t panel_end, uint16_t* out) {
+  if (!gemm_prepacks(kern)) internal_error("pack_weight_panels: {} does not prepack", gemm_kernel_name(kern));
+  const int64_t kpad = (k + 31) / 32 * 32;
+  for (int64_t p = panel_begin; p < panel_end && p * 32 < rows; ++p)
+    pack_pairs(w + p * 32 * k, std::min<int64_t>(32, rows - p * 32), k, kpad, out + p * 32 * kpad);
+}
+
+void gemm_block_packed(GemmKernel kern, const GemmInput& in, const uint16_t* packed, int64_t first_row, int64_t n,
+                       float* y, int64_t ldy) {
+#if defined(__x86_64__)
+  if (first_row % 32) internal_error("gemm_block_packed: block starts at row {}", first_row);
+  const uint16_t* panels = packed + first_row * in.kpad;
+  if (kern == GemmKernel::amx_bf16x3) return drive_amx<3>(in, panels, n, y, ldy);
+  if (kern == GemmKernel::amx_bf16) return drive_amx<1>(in, panels, n, y, ldy);
+#endif
+  internal_error("gemm_block_packed: {} does not prepack", gemm_kernel_name(kern));
 }
 
 void gemm_block(GemmKernel kern, const GemmInput& in, const void* w, bool w_bf16, int64_t n, float* y,
                 int64_t ldy, std::vector<float>& scratch) {
 #if defined(__x86_64__)
-  const bool pairs = kern == GemmKernel::avx512bf16 || kern == GemmKernel::avx512bf16_fast;
-  if (pairs && w_bf16) {
+  const bool pairs = kern == GemmKernel::avx512bf16 || kern == GemmKernel::avx512bf16_fast || is_amx(kern);
+  if (pairs && w_bf16) {  // the block packed into pair panels here, for this call only
     const int64_t panel = 32 * in.kpad;  // bf16 values per panel
     const size_t floats = size_t((n + 31) / 32 * panel + 1) / 2;
     if (scratch.size() < floats) scratch.resize(floats);
     uint16_t* packed = reinterpret_cast<uint16_t*>(scratch.data());
     pack_pairs(static_cast<const uint16_t*>(w), n, in.k, in.kpad, packed);
-    if (kern == GemmKernel::avx512bf16)
-      drive<MicroBf16Exact>(in, packed, panel, n, y, ldy);
-    else
-      drive<MicroBf16Fast>(in, packed, panel, n, y, ldy);
-    return;
+    switch (kern) {
+      case GemmKernel::amx_bf16x3: return drive_amx<3>(in, packed, n, y, ldy);
+      case GemmKernel::amx_bf16: return drive_amx<1>(in, packed, n, y, ldy);
+      case GemmKernel::avx512bf16: return drive<MicroBf16Exact>(in, packed, panel, n, y, ldy);
+      default: return drive<MicroBf16Fast>(in, packed, panel, n, y, ldy);
+    }
   }
   if (kern != GemmKernel::openblas) {  // avx512, or a bf16 kernel given f32 weights
     const size_t count = size_t((n + 31) / 32 * 32 * in.k);
