@@ -35,6 +35,16 @@ class Backend {
   virtual void embed(const Weight& table, const int32_t* ids, int64_t n, float* out) = 0;
   // y[m, w.rows] = x[m, w.cols] * w^T (+ bias[w.rows] when bias is not null)
   virtual void matmul(const float* x, int64_t m, const Weight& w, const float* bias, float* y) = 0;
+  // Several products of the same x (q, k and v; gate and up), weights of one type and width:
+  // a backend may prepare x once and schedule them together.
+  struct Product {
+    const Weight* w;
+    const float* bias;
+    float* y;
+  };
+  virtual void matmul_many(const float* x, int64_t m, std::span<const Product> products) {
+    for (const Product& p : products) matmul(x, m, *p.w, p.bias, p.y);
+  }
   // y[i, :] = x[i, :] / sqrt(mean(x[i, :]^2) + eps) * weight
   virtual void rmsnorm(const float* x, const float* weight, int64_t m, int64_t n, float eps, float* y) = 0;
   // Rotates pairs (j, j + head_dim/2) of every head of row i by the angle whose cos and sin are

@@ -22,6 +22,14 @@ namespace {
 
 using cpu::GemmKernel;
 
+// How one product y[m, n] = x w^T is cut into tasks (CpuBackend::plan_tiles says why so).
+struct TilePlan {
+  const uint16_t* packed = nullptr;  // the weight matrix prepacked for the kernel, or null
+  int64_t nb = 0, mb = 0;            // weight rows (columns of y) and rows of x per task
+  int64_t col_blocks = 0, row_blocks = 0;
+  int64_t first_task = 0;  // its first task's index in a matmul_many task list
+};
+
 const void* row_ptr(const Weight& w, int64_t row) {
   if (w.type == WeightType::bf16) return static_cast<const uint16_t*>(w.data) + row * w.cols;
   return static_cast<const float*>(w.data) + row * w.cols;
@@ -53,43 +61,46 @@ class CpuBackend final : public Backend {
   }
 
   void matmul(const float* x, int64_t m, const Weight& w, const float* bias, float* y) override {
-    const int64_t n = w.rows, k = w.cols;
-    const bool bf16 = w.type == WeightType::bf16;
+    const Product p{&w, bias, y};
+    matmul_many(x, m, std::span(&p, 1));
+  }
+
+  // The products share one preparation of x and one list of tasks (the small k and v projections
+  // fill the threads together with q).
+  void matmul_many(const float* x, int64_t m, std::span<const Product> products) override {
+    if (products.empty()) return;
+    const int64_t k = products[0].w->cols;
+    const bool bf16 = products[0].w->type == WeightType::bf16;
+    for (const Product& p : products)
+      if (p.w->cols != k || (p.w->type == WeightType::bf16) != bf16) internal_error("matmul_many: unlike products");
     const GemmKernel kern = bf16 ? kernel_ : GemmKernel::openblas;  // f32 weights: no bf16 parts of x
     const cpu::GemmInput in = cpu::prepare_gemm_input(kern, x, m, k, parts_, threads_);
-    const uint16_t* packed = bf16 ? packed_weight(w) : nullptr;
-    // y [m, n] is cut into col_blocks x row_blocks tasks; a task reads its rows of x and its block
-    // of weight rows, so a product reads about col_blocks * |x| + row_blocks * |w| bytes. For ~4
-    // tasks per thread that is least at col_blocks = sqrt(tasks * |w| / |x|): few column blocks
-    // when x is the big one (the MLP's down projection), many when w is. Weight blocks stay at
-    // most 256 rows (their packed panels fit in L2); row blocks are whole 32-row tile groups.
-    // Every output element is still one kernel call over all of k, so the split never changes
-    // the result.
-    const int64_t mult = cpu::gemm_block_multiple(kernel_);
-    const double x_bytes = double(m) * double(k) * (in.parts ? 2.0 * in.parts : 4.0);
-    const double w_bytes = double(n) * double(k) * (bf16 ? 2.0 : 4.0);
-    const int64_t tasks = 4 * int64_t(threads_);
-    int64_t col_blocks = std::llround(std::sqrt(double(tasks) * w_bytes / x_bytes));
-    col_blocks = std::clamp<int64_t>(col_blocks, (n + 255) / 256, (n + mult - 1) / mult);
-    int64_t nb = (n + col_blocks - 1) / col_blocks;
-    nb = (nb + mult - 1) / mult * mult;
-    col_blocks = (n + nb - 1) / nb;
-    int64_t mb = m;
-    if (const int64_t want_rows = (tasks + col_blocks - 1) / col_blocks; want_rows > 1 && m > 32)
-      mb = ((m + want_rows - 1) / want_rows + 31) / 32 * 32;
-    const int64_t row_blocks = (m + mb - 1) / mb;
-    run_workers(col_blocks * row_blocks, [&](int worker, int64_t t) {
-      const int64_t j0 = t / row_blocks * nb, cols = std::min(nb, n - j0);
-      const int64_t r0 = t % row_blocks * mb, rows = std::min(mb, m - r0);
-      float* yb = y + r0 * n + j0;
+    std::vector<TilePlan> plans;
+    int64_t tasks = 0;
+    for (const Product& p : products) {
+      TilePlan plan = plan_tiles(m, p.w->rows, k, in.parts, bf16);
+      plan.packed = bf16 ? packed_weight(*p.w) : nullptr;
+      plan.first_task = tasks;
+      tasks += plan.col_blocks * plan.row_blocks;
+      plans.push_back(plan);
+    }
+    run_workers(tasks, [&](int worker, int64_t t) {
+      size_t i = 0;
+      while (i + 1 < plans.size() && plans[i + 1].first_task <= t) ++i;
+      const TilePlan& plan = plans[i];
+      const Weight& w = *products[i].w;
+      const int64_t n = w.rows, local = t - plan.first_task;
+      const int64_t j0 = local / plan.row_blocks * plan.nb, cols = std::min(plan.nb, n - j0);
+      const int64_t r0 = local % plan.row_blocks * plan.mb, rows = std::min(plan.mb, m - r0);
+      float* yb = products[i].y + r0 * n + j0;
       const cpu::GemmInput sub = cpu::gemm_input_rows(in, r0, rows);
-      if (packed)
-        cpu::gemm_block_packed(kernel_, sub, packed, j0, cols, yb, n);
+      if (plan.packed)
+        cpu::gemm_block_packed(kernel_, sub, plan.packed, j0, cols, yb, n);
       else
         cpu::gemm_block(kernel_, sub, row_ptr(w, j0), bf16, cols, yb, n, scratch_[worker]);
-      if (bias)
-        for (int64_t i = 0; i < rows; ++i)
-          for (int64_t j = 0; j < cols; ++j) yb[i * n + j] += bias[j0 + j];
+      if (const float* bias = products[i].bias)
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t j = 0; j < cols; ++j) yb[r * n + j] += bias[j0 + j];
     });
   }
 
@@ -219,6 +230,30 @@ class CpuBackend final : public Backend {
   }
 
  private:
+  // y [m, n] is cut into col_blocks x row_blocks tasks; a task reads its rows of x and its block
+  // of weight rows, so a product reads about col_blocks * |x| + row_blocks * |w| bytes. For ~4
+  // tasks per thread that is least at col_blocks = sqrt(tasks * |w| / |x|): few column blocks
+  // when x is the big one (the MLP's down projection), many when w is. Weight blocks stay at
+  // most 256 rows (their packed panels fit in L2); row blocks are whole 32-row tile groups.
+  // Every output element is still one kernel call over all of k, so the split never changes
+  // the result.
+  TilePlan plan_tiles(int64_t m, int64_t n, int64_t k, int parts, bool bf16) const {
+    TilePlan plan;
+    const int64_t mult = cpu::gemm_block_multiple(kernel_);
+    const double x_bytes = double(m) * double(k) * (parts ? 2.0 * parts : 4.0);
+    const double w_bytes = double(n) * double(k) * (bf16 ? 2.0 : 4.0);
+    const int64_t tasks = 4 * int64_t(threads_);
+    int64_t col_blocks = std::llround(std::sqrt(double(tasks) * w_bytes / x_bytes));
+    col_blocks = std::clamp<int64_t>(col_blocks, (n + 255) / 256, (n + mult - 1) / mult);
+    plan.nb = ((n + col_blocks - 1) / col_blocks + mult - 1) / mult * mult;
+    plan.col_blocks = (n + plan.nb - 1) / plan.nb;
+    plan.mb = m;
+    if (const int64_t want_rows = (tasks + plan.col_blocks - 1) / plan.col_blocks; want_rows > 1 && m > 32)
+      plan.mb = ((m + want_rows - 1) / want_rows + 31) / 32 * 32;
+    plan.row_blocks = (m + plan.mb - 1) / plan.mb;
+    return plan;
+  }
+
   // The kernel's own layout of a bf16 weight matrix, packed (on all threads) the first time it is
   // used and kept: the checkpoint's pages are not read again, so memory stays about the model's
   // size. nullptr when the kernel reads weights as stored.
