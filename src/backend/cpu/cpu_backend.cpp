@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "backend/cpu/attention.h"
 #include "backend/cpu/gemm.h"
 #include "backend/cpu/vec.h"
 #include "core/error.h"
@@ -138,42 +139,10 @@ class CpuBackend final : public Backend {
 
   void attention(const float* q, const float* k, const float* v, float* out, std::span<const SeqSpan> seqs,
                  int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float scale, int64_t window) override {
-    constexpr int64_t kQB = 64;  // queries per task
-    struct Task {
-      int64_t seq, head, q0;
-    };
-    std::vector<Task> tasks;
-    for (int64_t s = 0; s < int64_t(seqs.size()); ++s)
-      for (int64_t h = 0; h < n_heads; ++h)
-        for (int64_t q0 = 0; q0 < seqs[s].length; q0 += kQB) tasks.push_back({s, h, q0});
-    const int64_t group = n_heads / n_kv_heads;
-    const int64_t ldq = n_heads * head_dim, ldk = n_kv_heads * head_dim;
-    run_workers(int64_t(tasks.size()), [&](int worker, int64_t t) {
-      const Task& task = tasks[t];
-      const SeqSpan& sp = seqs[task.seq];
-      const int64_t q1 = std::min(task.q0 + kQB, sp.length), nq = q1 - task.q0;
-      const int64_t k0 = window > 0 ? std::max<int64_t>(0, task.q0 - window + 1) : 0, nk = q1 - k0;
-      const int64_t kvh = task.head / group;
-      const float* qp = q + (sp.offset + task.q0) * ldq + task.head * head_dim;
-      const float* kp = k + (sp.offset + k0) * ldk + kvh * head_dim;
-      const float* vp = v + (sp.offset + k0) * ldk + kvh * head_dim;
-      std::vector<float>& sbuf = scratch_[worker];
-      if (sbuf.size() < size_t(nq * nk)) sbuf.resize(nq * nk);
-      float* sc = sbuf.data();
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(nq), int(nk), int(head_dim), scale, qp, int(ldq),
-                  kp, int(ldk), 0.0f, sc, int(nk));
-      for (int64_t i = 0; i < nq; ++i) {
-        const int64_t qi = task.q0 + i;  // position in the sequence
-        const int64_t lo = window > 0 ? std::max<int64_t>(k0, qi - window + 1) : 0;
-        float* row = sc + i * nk;
-        const int64_t a = lo - k0, b = qi - k0 + 1;  // allowed keys [a, b)
-        std::fill(row, row + a, 0.0f);
-        std::fill(row + b, row + nk, 0.0f);
-        cpu::softmax_inplace(row + a, b - a);
-      }
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(nq), int(head_dim), int(nk), 1.0f, sc, int(nk), vp,
-                  int(ldk), 0.0f, out + (sp.offset + task.q0) * ldq + task.head * head_dim, int(ldq));
-    });
+    // Our own kernel (attention.h): OpenBLAS serializes sgemm calls made from several threads.
+    cpu::Attention att({q, k, v, out, n_heads, n_kv_heads, head_dim, scale, window}, seqs);
+    run_workers(att.pack_items(), [&](int, int64_t item) { att.pack(item); });
+    run_workers(att.tasks(), [&](int worker, int64_t task) { att.run(task, scratch_[worker]); });
   }
 
   void silu_mul(float* gate, const float* up, int64_t n) override {

@@ -1,0 +1,346 @@
+#include "backend/cpu/attention.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <string>
+
+#include "backend/cpu/gemm.h"
+#include "backend/cpu/vec.h"
+#include "core/error.h"
+
+namespace ziq::backend::cpu {
+
+AttentionKernel default_attention_kernel() {
+  static const AttentionKernel k = [] {
+    const char* env = std::getenv("ZIQ_ATTENTION");  // for measurements
+    const std::string want = env ? env : "";
+    if (want == "portable") return AttentionKernel::portable;
+    if (want == "avx512") {
+      if (!cpu_has_avx512()) usage_error("ZIQ_ATTENTION={}: this CPU lacks AVX-512", want);
+      return AttentionKernel::avx512;
+    }
+    if (!want.empty()) usage_error("ZIQ_ATTENTION={}: expected portable or avx512", want);
+    return cpu_has_avx512() ? AttentionKernel::avx512 : AttentionKernel::portable;
+  }();
+  return k;
+}
+
+namespace {
+
+constexpr int kKeys = 64;            // keys per block (4 vectors of 16)
+constexpr int kTileRows = 6;         // (query, head) rows per register tile
+constexpr int64_t kTaskRows = 96;    // about this many rows per task: queries x heads of the group
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+// The three steps for one tile of up to kTileRows rows against one key block:
+//  scores:  s_i[j] = q_i . k_j for the block's keys j < 16 * nvec (kt: [head_dim][kKeys]).
+//  softmax: row i may see keys [a_i, b_i) of the block. x = scale * s_i; the running max m_i and
+//           sum l_i absorb the block; s_i becomes p_i = exp(x - m_i) (zero outside [a_i, b_i))
+//           and alpha_i = exp(m_old - m_i) rescales what o_i holds.
+//  pv:      o_i = o_i * alpha_i + sum over j in [j0, j1) of p_i[j] v_j; v: [kKeys][ld], o: rows of ld
+//           (ld: head_dim rounded up to 16, the padding zero).
+struct Kernels {
+  void (*scores)(const float* const* q, int rows, int64_t hd, const float* kt, int nvec, float* s);
+  void (*softmax)(float* s, int rows, const int* a, const int* b, int nvec, float scale, float* m, float* l,
+                  float* alpha);
+  void (*pv)(const float* p, int rows, int j0, int j1, const float* v, int64_t ld, float* o, const float* alpha);
+};
+
+// Portable: plain loops the compiler vectorizes (AVX2 at the build's floor).
+void scores_portable(const float* const* q, int rows, int64_t hd, const float* kt, int nvec, float* s) {
+  const int n = nvec * 16;
+  for (int i = 0; i < rows; ++i) {
+    float* si = s + i * kKeys;
+    std::fill(si, si + n, 0.0f);
+    for (int64_t d = 0; d < hd; ++d) {
+      const float qd = q[i][d];
+      const float* kd = kt + d * kKeys;
+      for (int j = 0; j < n; ++j) si[j] += qd * kd[j];
+    }
+  }
+}
+
+void softmax_portable(float* s, int rows, const int* a, const int* b, int nvec, float scale, float* m, float* l,
+                      float* alpha) {
+  for (int i = 0; i < rows; ++i) {
+    float* si = s + i * kKeys;
+    const int lo = std::min(a[i], b[i]), hi = b[i];
+    std::fill(si, si + lo, 0.0f);
+    std::fill(si + hi, si + nvec * 16, 0.0f);
+    alpha[i] = 1.0f;
+    if (lo == hi) continue;
+    for (int j = lo; j < hi; ++j) si[j] *= scale;
+    const float mx = std::max(m[i], max_of(si + lo, hi - lo));
+    alpha[i] = std::exp(m[i] - mx);  // 0 while m is -inf
+    l[i] = l[i] * alpha[i] + sum_exp(si + lo, hi - lo, mx, true);
+    m[i] = mx;
+  }
+}
+
+void pv_portable(const float* p, int rows, int j0, int j1, const float* v, int64_t ld, float* o, const float* alpha) {
+  for (int i = 0; i < rows; ++i) {
+    float* oi = o + i * ld;
+    for (int64_t d = 0; d < ld; ++d) oi[d] *= alpha[i];
+    for (int j = j0; j < j1; ++j) {
+      const float pj = p[i * kKeys + j];
+      const float* vj = v + j * ld;
+      for (int64_t d = 0; d < ld; ++d) oi[d] += pj * vj[d];
+    }
+  }
+}
+
+#if defined(__x86_64__)
+// GCC 12's avx512fintrin.h trips -Wuninitialized on its own _mm512_undefined_ps (GCC bug 105593).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+// AVX-512: register tiles of R rows x C vectors of 16; the tile functions are instantiated for
+// every R <= kTileRows and C <= 4 and picked from tables.
+
+// The exp8 of vec.h on 16 lanes (Cephes polynomial, relative error about 2e-7).
+__attribute__((target("avx512f"))) inline __m512 exp16(__m512 x) {
+  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.33f)), _mm512_set1_ps(88.37f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 y = _mm512_set1_ps(1.9875691500e-4f);
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507e-3f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073e-3f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894e-2f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
+  y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+  return _mm512_mul_ps(y, _mm512_castsi512_ps(e));
+}
+
+// Lanes [lo, hi) of a vector, lo and hi clamped to [0, 16].
+inline __mmask16 lane_range(int lo, int hi) {
+  lo = std::clamp(lo, 0, 16);
+  hi = std::clamp(hi, lo, 16);
+  return __mmask16(((1u << hi) - 1) & ~((1u << lo) - 1));
+}
+
+template <int R, int C>
+__attribute__((target("avx512f"))) void scores_tile(const float* const* q, int64_t hd, const float* kt, float* s) {
+  __m512 acc[R][C];
+  for (int i = 0; i < R; ++i)
+    for (int c = 0; c < C; ++c) acc[i][c] = _mm512_setzero_ps();
+  for (int64_t d = 0; d < hd; ++d) {
+    __m512 kv[C];
+    for (int c = 0; c < C; ++c) kv[c] = _mm512_loadu_ps(kt + d * kKeys + 16 * c);
+    for (int i = 0; i < R; ++i) {
+      const __m512 qd = _mm512_set1_ps(q[i][d]);
+      for (int c = 0; c < C; ++c) acc[i][c] = _mm512_fmadd_ps(qd, kv[c], acc[i][c]);
+    }
+  }
+  for (int i = 0; i < R; ++i)
+    for (int c = 0; c < C; ++c) _mm512_storeu_ps(s + i * kKeys + 16 * c, acc[i][c]);
+}
+
+// Columns [0, 16 C) of o and v (the caller offsets them).
+template <int R, int C>
+__attribute__((target("avx512f"))) void pv_tile(const float* p, int j0, int j1, const float* v, int64_t ld, float* o,
+                                                const float* alpha) {
+  __m512 acc[R][C];
+  for (int i = 0; i < R; ++i) {
+    const __m512 al = _mm512_set1_ps(alpha[i]);
+    for (int c = 0; c < C; ++c) acc[i][c] = _mm512_mul_ps(_mm512_loadu_ps(o + i * ld + 16 * c), al);
+  }
+  for (int j = j0; j < j1; ++j) {
+    __m512 vv[C];
+    for (int c = 0; c < C; ++c) vv[c] = _mm512_loadu_ps(v + j * ld + 16 * c);
+    for (int i = 0; i < R; ++i) {
+      const __m512 pj = _mm512_set1_ps(p[i * kKeys + j]);
+      for (int c = 0; c < C; ++c) acc[i][c] = _mm512_fmadd_ps(pj, vv[c], acc[i][c]);
+    }
+  }
+  for (int i = 0; i < R; ++i)
+    for (int c = 0; c < C; ++c) _mm512_storeu_ps(o + i * ld + 16 * c, acc[i][c]);
+}
+
+template <int C>
+__attribute__((target("avx512f"))) void softmax_row(float* s, int a, int b, float scale, float& m, float& l,
+                                                    float& alpha) {
+  __m512 x[C];
+  __mmask16 mask[C];
+  __m512 vmax = _mm512_set1_ps(kNegInf);
+  for (int c = 0; c < C; ++c) {
+    mask[c] = lane_range(a - 16 * c, b - 16 * c);
+    x[c] = _mm512_mul_ps(_mm512_loadu_ps(s + 16 * c), _mm512_set1_ps(scale));
+    vmax = _mm512_mask_max_ps(vmax, mask[c], vmax, x[c]);
+  }
+  const float mx = std::max(m, _mm512_reduce_max_ps(vmax));
+  alpha = std::exp(m - mx);  // 0 while m is -inf
+  const __m512 shift = _mm512_set1_ps(mx);
+  __m512 sum = _mm512_setzero_ps();
+  for (int c = 0; c < C; ++c) {
+    const __m512 e = _mm512_maskz_mov_ps(mask[c], exp16(_mm512_sub_ps(x[c], shift)));
+    sum = _mm512_add_ps(sum, e);
+    _mm512_storeu_ps(s + 16 * c, e);
+  }
+  l = l * alpha + _mm512_reduce_add_ps(sum);
+  m = mx;
+}
+
+using ScoresTileFn = void (*)(const float* const*, int64_t, const float*, float*);
+using PvTileFn = void (*)(const float*, int, int, const float*, int64_t, float*, const float*);
+using SoftmaxRowFn = void (*)(float*, int, int, float, float&, float&, float&);
+
+template <int R>
+constexpr ScoresTileFn kScoresRow[4] = {scores_tile<R, 1>, scores_tile<R, 2>, scores_tile<R, 3>, scores_tile<R, 4>};
+template <int R>
+constexpr PvTileFn kPvRow[4] = {pv_tile<R, 1>, pv_tile<R, 2>, pv_tile<R, 3>, pv_tile<R, 4>};
+static_assert(kTileRows == 6, "the tables below list rows 1..6");
+constexpr const ScoresTileFn* kScores[kTileRows] = {kScoresRow<1>, kScoresRow<2>, kScoresRow<3>,
+                                                    kScoresRow<4>, kScoresRow<5>, kScoresRow<6>};
+constexpr const PvTileFn* kPv[kTileRows] = {kPvRow<1>, kPvRow<2>, kPvRow<3>, kPvRow<4>, kPvRow<5>, kPvRow<6>};
+constexpr SoftmaxRowFn kSoftmax[4] = {softmax_row<1>, softmax_row<2>, softmax_row<3>, softmax_row<4>};
+
+void scores_avx512(const float* const* q, int rows, int64_t hd, const float* kt, int nvec, float* s) {
+  kScores[rows - 1][nvec - 1](q, hd, kt, s);
+}
+
+void softmax_avx512(float* s, int rows, const int* a, const int* b, int nvec, float scale, float* m, float* l,
+                    float* alpha) {
+  for (int i = 0; i < rows; ++i) {
+    float* si = s + i * kKeys;
+    if (a[i] >= b[i]) {
+      std::fill(si, si + nvec * 16, 0.0f);
+      alpha[i] = 1.0f;
+    } else {
+      kSoftmax[nvec - 1](si, a[i], b[i], scale, m[i], l[i], alpha[i]);
+    }
+  }
+}
+
+void pv_avx512(const float* p, int rows, int j0, int j1, const float* v, int64_t ld, float* o, const float* alpha) {
+  for (int64_t d0 = 0; d0 < ld; d0 += 64) {  // chunks of up to 4 vectors
+    const int nvec = int(std::min<int64_t>(4, (ld - d0) / 16));
+    kPv[rows - 1][nvec - 1](p, j0, j1, v + d0, ld, o + d0, alpha);
+  }
+}
+
+constexpr Kernels kAvx512{scores_avx512, softmax_avx512, pv_avx512};
+#pragma GCC diagnostic pop
+#endif
+
+constexpr Kernels kPortable{scores_portable, softmax_portable, pv_portable};
+
+}  // namespace
+
+Attention::Attention(const AttentionArgs& a, std::span<const SeqSpan> seqs, AttentionKernel kern)
+    : a_(a), seqs_(seqs), kern_(kern) {
+  const int64_t group = a.n_heads / a.n_kv_heads;
+  const int64_t qb = std::max<int64_t>(1, (kTaskRows + group - 1) / group);  // queries per task
+  std::vector<int64_t> cost;
+  int64_t blocks = 0;
+  for (int64_t s = 0; s < int64_t(seqs.size()); ++s) {
+    first_block_.push_back(blocks);
+    const int64_t len = seqs[s].length, nb = (len + kKeys - 1) / kKeys;
+    for (int64_t b = 0; b < nb; ++b) pack_items_.push_back({s, b});
+    blocks += nb;
+    for (int64_t h = 0; h < a.n_kv_heads; ++h)
+      for (int64_t q0 = 0; q0 < len; q0 += qb) {
+        const int64_t q1 = std::min(len, q0 + qb);
+        tasks_.push_back({s, h, q0, q1});
+        cost.push_back(q1 - (a.window > 0 ? std::max<int64_t>(0, q0 - a.window + 1) : 0));
+      }
+  }
+  std::vector<int64_t> order(tasks_.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = int64_t(i);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return cost[x] > cost[y]; });
+  std::vector<Task> sorted;
+  for (int64_t i : order) sorted.push_back(tasks_[i]);
+  tasks_ = std::move(sorted);
+  kv_.resize(size_t(blocks * a.n_kv_heads * block_floats()));
+}
+
+int64_t Attention::block_floats() const { return (a_.head_dim + padded_head_dim()) * kKeys; }
+int64_t Attention::padded_head_dim() const { return (a_.head_dim + 15) / 16 * 16; }
+
+int64_t Attention::kv_offset(int64_t seq, int64_t block, int64_t kv_head) const {
+  return ((first_block_[seq] + block) * a_.n_kv_heads + kv_head) * block_floats();
+}
+
+void Attention::pack(int64_t item) {
+  const PackItem& it = pack_items_[item];
+  const SeqSpan& sp = seqs_[it.seq];
+  const int64_t hd = a_.head_dim, hdp = padded_head_dim(), ldk = a_.n_kv_heads * hd;
+  const int64_t k0 = it.block * kKeys, nk = std::min<int64_t>(kKeys, sp.length - k0);
+  for (int64_t h = 0; h < a_.n_kv_heads; ++h) {
+    float* kt = kv_.data() + kv_offset(it.seq, it.block, h);
+    float* vb = kt + hd * kKeys;
+    std::fill(kt, kt + block_floats(), 0.0f);
+    for (int64_t j = 0; j < nk; ++j) {
+      const float* ks = a_.k + (sp.offset + k0 + j) * ldk + h * hd;
+      const float* vs = a_.v + (sp.offset + k0 + j) * ldk + h * hd;
+      for (int64_t d = 0; d < hd; ++d) kt[d * kKeys + j] = ks[d];
+      std::copy(vs, vs + hd, vb + j * hdp);
+    }
+  }
+}
+
+void Attention::run(int64_t task, std::vector<float>& scratch) const {
+#if defined(__x86_64__)
+  const Kernels& kern = kern_ == AttentionKernel::avx512 ? kAvx512 : kPortable;
+#else
+  const Kernels& kern = kPortable;
+#endif
+  const Task& t = tasks_[task];
+  const SeqSpan& sp = seqs_[t.seq];
+  const int64_t group = a_.n_heads / a_.n_kv_heads, hd = a_.head_dim;
+  const int64_t ldq = a_.n_heads * hd, ldo = padded_head_dim();
+  const int64_t rows = (t.q1 - t.q0) * group;  // row r: query q0 + r / group, head r % group of the group
+  scratch.resize(size_t(rows * (ldo + 2) + kTileRows * kKeys));
+  float* o = scratch.data();
+  float* m = o + rows * ldo;
+  float* l = m + rows;
+  float* s = l + rows;
+  std::fill(o, o + rows * ldo, 0.0f);
+  std::fill(m, m + rows, kNegInf);
+  std::fill(l, l + rows, 0.0f);
+  auto first_key = [&](int64_t i) { return a_.window > 0 ? std::max<int64_t>(0, i - a_.window + 1) : 0; };
+  auto q_row = [&](int64_t r) { return (sp.offset + t.q0 + r / group) * ldq + (t.kv_head * group + r % group) * hd; };
+
+  for (int64_t blk = first_key(t.q0) / kKeys; blk * kKeys < t.q1; ++blk) {
+    const int64_t kb0 = blk * kKeys;
+    const float* kt = kv_.data() + kv_offset(t.seq, blk, t.kv_head);
+    const float* vb = kt + hd * kKeys;
+    for (int64_t r0 = 0; r0 < rows; r0 += kTileRows) {
+      const int nr = int(std::min<int64_t>(kTileRows, rows - r0));
+      const float* qp[kTileRows];
+      int ka[kTileRows], kb[kTileRows], j0 = kKeys, j1 = 0;
+      for (int i = 0; i < nr; ++i) {
+        const int64_t qi = t.q0 + (r0 + i) / group;  // position in the sequence
+        ka[i] = int(std::clamp<int64_t>(first_key(qi) - kb0, 0, kKeys));
+        kb[i] = int(std::clamp<int64_t>(qi + 1 - kb0, 0, kKeys));
+        if (ka[i] < kb[i]) j0 = std::min(j0, ka[i]), j1 = std::max(j1, kb[i]);
+        qp[i] = a_.q + q_row(r0 + i);
+      }
+      if (j0 >= j1) continue;  // the whole tile is past this block
+      const int nvec = (j1 + 15) / 16;
+      kern.scores(qp, nr, hd, kt, nvec, s);
+      float alpha[kTileRows];
+      kern.softmax(s, nr, ka, kb, nvec, a_.scale, m + r0, l + r0, alpha);
+      kern.pv(s, nr, j0, j1, vb, ldo, o + r0 * ldo, alpha);
+    }
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    const float inv = 1.0f / l[r];
+    float* dst = a_.out + q_row(r);
+    for (int64_t d = 0; d < hd; ++d) dst[d] = o[r * ldo + d] * inv;
+  }
+}
+
+void Attention::run_all() {
+  for (int64_t i = 0; i < pack_items(); ++i) pack(i);
+  std::vector<float> scratch;
+  for (int64_t t = 0; t < tasks(); ++t) run(t, scratch);
+}
+
+}  // namespace ziq::backend::cpu
