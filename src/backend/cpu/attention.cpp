@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <string>
 
@@ -50,18 +51,70 @@ struct Kernels {
   void (*pv)(const float* p, int rows, int j0, int j1, const float* v, int64_t ld, float* o, const float* alpha);
 };
 
-// Portable: plain loops the compiler vectorizes (AVX2 at the build's floor).
-void scores_portable(const float* const* q, int rows, int64_t hd, const float* kt, int nvec, float* s) {
-  const int n = nvec * 16;
-  for (int i = 0; i < rows; ++i) {
-    float* si = s + i * kKeys;
-    std::fill(si, si + n, 0.0f);
+// Portable: GCC/Clang vector extensions (AVX2 at the build's floor, SSE or NEON elsewhere), on
+// R rows x 16 columns (two vectors of 8) of accumulators that stay in registers.
+typedef float Vec8 __attribute__((vector_size(32)));
+
+inline Vec8 load8(const float* p) {
+  Vec8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store8(float* p, Vec8 v) { std::memcpy(p, &v, sizeof v); }
+
+template <int R>
+void scores_rows(const float* const* q, int64_t hd, const float* kt, int n, float* s) {
+  for (int j0 = 0; j0 < n; j0 += 16) {
+    Vec8 lo[R] = {}, hi[R] = {};
     for (int64_t d = 0; d < hd; ++d) {
-      const float qd = q[i][d];
-      const float* kd = kt + d * kKeys;
-      for (int j = 0; j < n; ++j) si[j] += qd * kd[j];
+      const Vec8 k0 = load8(kt + d * kKeys + j0), k1 = load8(kt + d * kKeys + j0 + 8);
+      for (int i = 0; i < R; ++i) {
+        lo[i] += q[i][d] * k0;
+        hi[i] += q[i][d] * k1;
+      }
+    }
+    for (int i = 0; i < R; ++i) {
+      store8(s + i * kKeys + j0, lo[i]);
+      store8(s + i * kKeys + j0 + 8, hi[i]);
     }
   }
+}
+
+template <int R>
+void pv_rows(const float* p, int j0, int j1, const float* v, int64_t ld, float* o, const float* alpha) {
+  for (int64_t d0 = 0; d0 < ld; d0 += 16) {
+    Vec8 lo[R], hi[R];
+    for (int i = 0; i < R; ++i) {
+      lo[i] = load8(o + i * ld + d0) * alpha[i];
+      hi[i] = load8(o + i * ld + d0 + 8) * alpha[i];
+    }
+    for (int j = j0; j < j1; ++j) {
+      const Vec8 v0 = load8(v + j * ld + d0), v1 = load8(v + j * ld + d0 + 8);
+      for (int i = 0; i < R; ++i) {
+        lo[i] += p[i * kKeys + j] * v0;
+        hi[i] += p[i * kKeys + j] * v1;
+      }
+    }
+    for (int i = 0; i < R; ++i) {
+      store8(o + i * ld + d0, lo[i]);
+      store8(o + i * ld + d0 + 8, hi[i]);
+    }
+  }
+}
+
+static_assert(kTileRows == 6, "the tables list rows 1..6");
+using ScoresRowsFn = void (*)(const float* const*, int64_t, const float*, int, float*);
+using PvRowsFn = void (*)(const float*, int, int, const float*, int64_t, float*, const float*);
+constexpr ScoresRowsFn kScoresRows[kTileRows] = {scores_rows<1>, scores_rows<2>, scores_rows<3>,
+                                                 scores_rows<4>, scores_rows<5>, scores_rows<6>};
+constexpr PvRowsFn kPvRows[kTileRows] = {pv_rows<1>, pv_rows<2>, pv_rows<3>, pv_rows<4>, pv_rows<5>, pv_rows<6>};
+
+void scores_portable(const float* const* q, int rows, int64_t hd, const float* kt, int nvec, float* s) {
+  kScoresRows[rows - 1](q, hd, kt, nvec * 16, s);
+}
+
+void pv_portable(const float* p, int rows, int j0, int j1, const float* v, int64_t ld, float* o, const float* alpha) {
+  kPvRows[rows - 1](p, j0, j1, v, ld, o, alpha);
 }
 
 void softmax_portable(float* s, int rows, const int* a, const int* b, int nvec, float scale, float* m, float* l,
@@ -78,18 +131,6 @@ void softmax_portable(float* s, int rows, const int* a, const int* b, int nvec, 
     alpha[i] = std::exp(m[i] - mx);  // 0 while m is -inf
     l[i] = l[i] * alpha[i] + sum_exp(si + lo, hi - lo, mx, true);
     m[i] = mx;
-  }
-}
-
-void pv_portable(const float* p, int rows, int j0, int j1, const float* v, int64_t ld, float* o, const float* alpha) {
-  for (int i = 0; i < rows; ++i) {
-    float* oi = o + i * ld;
-    for (int64_t d = 0; d < ld; ++d) oi[d] *= alpha[i];
-    for (int j = j0; j < j1; ++j) {
-      const float pj = p[i * kKeys + j];
-      const float* vj = v + j * ld;
-      for (int64_t d = 0; d < ld; ++d) oi[d] += pj * vj[d];
-    }
   }
 }
 
@@ -163,43 +204,49 @@ __attribute__((target("avx512f"))) void pv_tile(const float* p, int j0, int j1, 
     for (int c = 0; c < C; ++c) _mm512_storeu_ps(o + i * ld + 16 * c, acc[i][c]);
 }
 
+// Two passes over the tile: the rows' new maxima, then (all alphas from one exp16) the exps.
 template <int C>
-__attribute__((target("avx512f"))) void softmax_row(float* s, int a, int b, float scale, float& m, float& l,
-                                                    float& alpha) {
-  __m512 x[C];
-  __mmask16 mask[C];
-  __m512 vmax = _mm512_set1_ps(kNegInf);
-  for (int c = 0; c < C; ++c) {
-    mask[c] = lane_range(a - 16 * c, b - 16 * c);
-    x[c] = _mm512_mul_ps(_mm512_loadu_ps(s + 16 * c), _mm512_set1_ps(scale));
-    vmax = _mm512_mask_max_ps(vmax, mask[c], vmax, x[c]);
+__attribute__((target("avx512f"))) void softmax_tile(float* s, int rows, const int* a, const int* b, float scale,
+                                                     float* m, float* l, float* alpha) {
+  const __m512 vscale = _mm512_set1_ps(scale);
+  float mx[kTileRows], shift[16] = {};
+  for (int i = 0; i < rows; ++i) {
+    __m512 vmax = _mm512_set1_ps(kNegInf);
+    for (int c = 0; c < C; ++c) {
+      const __m512 x = _mm512_mul_ps(_mm512_loadu_ps(s + i * kKeys + 16 * c), vscale);
+      vmax = _mm512_mask_max_ps(vmax, lane_range(a[i] - 16 * c, b[i] - 16 * c), vmax, x);
+    }
+    mx[i] = std::max(m[i], _mm512_reduce_max_ps(vmax));  // m[i] when the row sees no key here
+    shift[i] = mx[i] == m[i] ? 0.0f : m[i] - mx[i];      // -inf while m is -inf: o, l are 0
   }
-  const float mx = std::max(m, _mm512_reduce_max_ps(vmax));
-  alpha = std::exp(m - mx);  // 0 while m is -inf
-  const __m512 shift = _mm512_set1_ps(mx);
-  __m512 sum = _mm512_setzero_ps();
-  for (int c = 0; c < C; ++c) {
-    const __m512 e = _mm512_maskz_mov_ps(mask[c], exp16(_mm512_sub_ps(x[c], shift)));
-    sum = _mm512_add_ps(sum, e);
-    _mm512_storeu_ps(s + 16 * c, e);
+  _mm512_mask_storeu_ps(alpha, lane_range(0, rows), exp16(_mm512_loadu_ps(shift)));
+  for (int i = 0; i < rows; ++i) {
+    const __m512 vmx = _mm512_set1_ps(mx[i]);
+    __m512 sum = _mm512_setzero_ps();
+    for (int c = 0; c < C; ++c) {
+      float* sc = s + i * kKeys + 16 * c;
+      const __m512 x = _mm512_mul_ps(_mm512_loadu_ps(sc), vscale);
+      const __m512 e = _mm512_maskz_mov_ps(lane_range(a[i] - 16 * c, b[i] - 16 * c), exp16(_mm512_sub_ps(x, vmx)));
+      sum = _mm512_add_ps(sum, e);
+      _mm512_storeu_ps(sc, e);
+    }
+    l[i] = l[i] * alpha[i] + _mm512_reduce_add_ps(sum);
+    m[i] = mx[i];
   }
-  l = l * alpha + _mm512_reduce_add_ps(sum);
-  m = mx;
 }
 
 using ScoresTileFn = void (*)(const float* const*, int64_t, const float*, float*);
 using PvTileFn = void (*)(const float*, int, int, const float*, int64_t, float*, const float*);
-using SoftmaxRowFn = void (*)(float*, int, int, float, float&, float&, float&);
+using SoftmaxTileFn = void (*)(float*, int, const int*, const int*, float, float*, float*, float*);
 
 template <int R>
 constexpr ScoresTileFn kScoresRow[4] = {scores_tile<R, 1>, scores_tile<R, 2>, scores_tile<R, 3>, scores_tile<R, 4>};
 template <int R>
 constexpr PvTileFn kPvRow[4] = {pv_tile<R, 1>, pv_tile<R, 2>, pv_tile<R, 3>, pv_tile<R, 4>};
-static_assert(kTileRows == 6, "the tables below list rows 1..6");
 constexpr const ScoresTileFn* kScores[kTileRows] = {kScoresRow<1>, kScoresRow<2>, kScoresRow<3>,
                                                     kScoresRow<4>, kScoresRow<5>, kScoresRow<6>};
 constexpr const PvTileFn* kPv[kTileRows] = {kPvRow<1>, kPvRow<2>, kPvRow<3>, kPvRow<4>, kPvRow<5>, kPvRow<6>};
-constexpr SoftmaxRowFn kSoftmax[4] = {softmax_row<1>, softmax_row<2>, softmax_row<3>, softmax_row<4>};
+constexpr SoftmaxTileFn kSoftmax[4] = {softmax_tile<1>, softmax_tile<2>, softmax_tile<3>, softmax_tile<4>};
 
 void scores_avx512(const float* const* q, int rows, int64_t hd, const float* kt, int nvec, float* s) {
   kScores[rows - 1][nvec - 1](q, hd, kt, s);
@@ -207,15 +254,7 @@ void scores_avx512(const float* const* q, int rows, int64_t hd, const float* kt,
 
 void softmax_avx512(float* s, int rows, const int* a, const int* b, int nvec, float scale, float* m, float* l,
                     float* alpha) {
-  for (int i = 0; i < rows; ++i) {
-    float* si = s + i * kKeys;
-    if (a[i] >= b[i]) {
-      std::fill(si, si + nvec * 16, 0.0f);
-      alpha[i] = 1.0f;
-    } else {
-      kSoftmax[nvec - 1](si, a[i], b[i], scale, m[i], l[i], alpha[i]);
-    }
-  }
+  kSoftmax[nvec - 1](s, rows, a, b, scale, m, l, alpha);
 }
 
 void pv_avx512(const float* p, int rows, int j0, int j1, const float* v, int64_t ld, float* o, const float* alpha) {
@@ -257,7 +296,7 @@ Attention::Attention(const AttentionArgs& a, std::span<const SeqSpan> seqs, Atte
   std::vector<Task> sorted;
   for (int64_t i : order) sorted.push_back(tasks_[i]);
   tasks_ = std::move(sorted);
-  kv_.resize(size_t(blocks * a.n_kv_heads * block_floats()));
+  kv_.resize(size_t(blocks * a.n_kv_heads * block_floats()));  // filled by pack()
 }
 
 int64_t Attention::block_floats() const { return (a_.head_dim + padded_head_dim()) * kKeys; }
