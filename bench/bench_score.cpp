@@ -6,6 +6,9 @@
 //     (best of R runs), the summed nll, and the per-window nll.
 //   ziq_bench_score gemm --m M --n N --k K [--threads T]
 //     GFLOP/s of y = x * w^T with bf16 w for each kernel this CPU has (see src/backend/cpu/gemm.h).
+//   ziq_bench_score attention [--len L] [--seqs S] [--heads H] [--kv-heads KV] [--head-dim D]
+//                             [--window W] [--threads T]
+//     GFLOP/s of each attention kernel this CPU has (see src/backend/cpu/attention.h).
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <chrono>
@@ -17,6 +20,7 @@
 #include <random>
 #include <vector>
 
+#include "backend/cpu/attention.h"
 #include "backend/cpu/gemm.h"
 #include "core/error.h"
 #include "core/threads.h"
@@ -120,6 +124,56 @@ int run_gemm(int64_t m, int64_t n, int64_t k, int64_t nb, int threads) {
   return 0;
 }
 
+// GFLOP/s of each attention kernel (src/backend/cpu/attention.h) on `seqs` random sequences of
+// `len` tokens, counting 4 * head_dim flops per (query, key) pair that causality (and the window)
+// leaves, per head.
+int run_attention(int64_t len, int64_t seqs, int64_t heads, int64_t kv_heads, int64_t head_dim, int64_t window,
+                  int threads) {
+  using namespace ziq::backend::cpu;
+  std::mt19937 rng(1);
+  std::normal_distribution<float> dist;
+  const int64_t rows = len * seqs;
+  std::vector<float> q(rows * heads * head_dim), k(rows * kv_heads * head_dim), v(k.size()), out(q.size()), ref;
+  for (auto* x : {&q, &k, &v})
+    for (float& f : *x) f = dist(rng);
+  std::vector<ziq::backend::SeqSpan> spans;
+  for (int64_t s = 0; s < seqs; ++s) spans.push_back({s * len, len});
+  double pairs = 0;
+  for (int64_t i = 0; i < len; ++i) pairs += window > 0 ? std::min(i + 1, window) : i + 1;
+  const double flops = 4.0 * double(head_dim) * double(heads) * pairs * double(seqs);
+  const int t = ziq::resolve_threads(threads);
+  std::vector<AttentionKernel> kernels = {AttentionKernel::portable};
+  if (cpu_has_avx512()) kernels.push_back(AttentionKernel::avx512);
+  for (AttentionKernel kern : kernels) {
+    std::vector<std::vector<float>> scratch(t);
+    double best = 1e30;
+    for (int r = 0; r < 3; ++r) {
+      const auto t0 = Clock::now();
+      Attention att({q.data(), k.data(), v.data(), out.data(), heads, kv_heads, head_dim,
+                     1.0f / std::sqrt(float(head_dim)), window},
+                    spans, kern);
+      for (int phase = 0; phase < 2; ++phase) {
+        std::atomic<int64_t> next{0};
+        const int64_t items = phase == 0 ? att.pack_items() : att.tasks();
+        ziq::parallel_for(t, t, [&](size_t b, size_t e) {
+          for (size_t worker = b; worker < e; ++worker)
+            for (int64_t item; (item = next.fetch_add(1)) < items;)
+              phase == 0 ? att.pack(item) : att.run(item, scratch[worker]);
+        });
+      }
+      best = std::min(best, seconds_since(t0));
+    }
+    double max_diff = 0;
+    if (ref.empty()) ref = out;
+    for (size_t i = 0; i < out.size(); ++i) max_diff = std::max<double>(max_diff, std::abs(out[i] - ref[i]));
+    std::printf("%-8s len=%ld seqs=%ld heads=%ld/%ld head_dim=%ld window=%ld threads=%d: %.1f GFLOP/s (%.4f s), "
+                "max |diff vs portable| %.2g\n",
+                kern == AttentionKernel::avx512 ? "avx512" : "portable", long(len), long(seqs), long(heads),
+                long(kv_heads), long(head_dim), long(window), t, flops / best / 1e9, best, max_diff);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -143,9 +197,19 @@ int main(int argc, char** argv) {
   gemm->add_option("--k", k);
   gemm->add_option("--block", nb, "weight rows per task");
   gemm->add_option("--threads", threads);
+  int64_t len = 1900, seqs = 4, heads = 14, kv_heads = 2, head_dim = 64, window = 0;
+  auto* attn = app.add_subcommand("attention", "GFLOP/s of each attention kernel");
+  attn->add_option("--len", len, "tokens per sequence");
+  attn->add_option("--seqs", seqs);
+  attn->add_option("--heads", heads);
+  attn->add_option("--kv-heads", kv_heads);
+  attn->add_option("--head-dim", head_dim);
+  attn->add_option("--window", window, "sliding window (0: none)");
+  attn->add_option("--threads", threads);
   CLI11_PARSE(app, argc, argv);
   try {
     if (score->parsed()) return run_score(model, tokens, context, batch, threads, repeat, precision);
+    if (attn->parsed()) return run_attention(len, seqs, heads, kv_heads, head_dim, window, threads);
     return run_gemm(m, n, k, nb, threads);
   } catch (const ziq::Error& e) {
     std::fprintf(stderr, "ziq_bench_score: %s\n", e.what());

@@ -35,13 +35,15 @@ namespace {
 constexpr int kKeys = 64;            // keys per block (4 vectors of 16)
 constexpr int kTileRows = 6;         // (query, head) rows per register tile
 constexpr int64_t kTaskRows = 96;    // about this many rows per task: queries x heads of the group
+constexpr int kLanes = 16;          // partial sums per row for the softmax denominator
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 // The three steps for one tile of up to kTileRows rows against one key block:
 //  scores:  s_i[j] = q_i . k_j for the block's keys j < 16 * nvec (kt: [head_dim][kKeys]).
 //  softmax: row i may see keys [a_i, b_i) of the block. x = scale * s_i; the running max m_i and
 //           sum l_i absorb the block; s_i becomes p_i = exp(x - m_i) (zero outside [a_i, b_i))
-//           and alpha_i = exp(m_old - m_i) rescales what o_i holds.
+//           and alpha_i = exp(m_old - m_i) rescales what o_i holds. l_i is kept as kLanes partial
+//           sums (the kernel's choice of lanes), added up at the end.
 //  pv:      o_i = o_i * alpha_i + sum over j in [j0, j1) of p_i[j] v_j; v: [kKeys][ld], o: rows of ld
 //           (ld: head_dim rounded up to 16, the padding zero).
 struct Kernels {
@@ -129,7 +131,7 @@ void softmax_portable(float* s, int rows, const int* a, const int* b, int nvec, 
     for (int j = lo; j < hi; ++j) si[j] *= scale;
     const float mx = std::max(m[i], max_of(si + lo, hi - lo));
     alpha[i] = std::exp(m[i] - mx);  // 0 while m is -inf
-    l[i] = l[i] * alpha[i] + sum_exp(si + lo, hi - lo, mx, true);
+    l[i * kLanes] = l[i * kLanes] * alpha[i] + sum_exp(si + lo, hi - lo, mx, true);
     m[i] = mx;
   }
 }
@@ -141,9 +143,9 @@ void softmax_portable(float* s, int rows, const int* a, const int* b, int nvec, 
 // AVX-512: register tiles of R rows x C vectors of 16; the tile functions are instantiated for
 // every R <= kTileRows and C <= 4 and picked from tables.
 
-// The exp8 of vec.h on 16 lanes (Cephes polynomial, relative error about 2e-7).
+// exp(x) for x <= 0 (x = -inf or NaN in lanes the caller masks off): the Cephes polynomial of
+// vec.h's exp8 (relative error about 2e-7), 2^n applied by vscalefps, which needs no clamping.
 __attribute__((target("avx512f"))) inline __m512 exp16(__m512 x) {
-  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.33f)), _mm512_set1_ps(88.37f));
   const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
@@ -155,8 +157,7 @@ __attribute__((target("avx512f"))) inline __m512 exp16(__m512 x) {
   y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
   y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
   y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-  const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
-  return _mm512_mul_ps(y, _mm512_castsi512_ps(e));
+  return _mm512_scalef_ps(y, n);
 }
 
 // Lanes [lo, hi) of a vector, lo and hi clamped to [0, 16].
@@ -204,7 +205,8 @@ __attribute__((target("avx512f"))) void pv_tile(const float* p, int j0, int j1, 
     for (int c = 0; c < C; ++c) _mm512_storeu_ps(o + i * ld + 16 * c, acc[i][c]);
 }
 
-// Two passes over the tile: the rows' new maxima, then (all alphas from one exp16) the exps.
+// Two passes over the tile: the rows' new maxima (of the raw scores: scale > 0), then, with all
+// alphas from one exp16, the exps of scale * s - max in one FMA each.
 template <int C>
 __attribute__((target("avx512f"))) void softmax_tile(float* s, int rows, const int* a, const int* b, float scale,
                                                      float* m, float* l, float* alpha) {
@@ -212,12 +214,12 @@ __attribute__((target("avx512f"))) void softmax_tile(float* s, int rows, const i
   float mx[kTileRows], shift[16] = {};
   for (int i = 0; i < rows; ++i) {
     __m512 vmax = _mm512_set1_ps(kNegInf);
-    for (int c = 0; c < C; ++c) {
-      const __m512 x = _mm512_mul_ps(_mm512_loadu_ps(s + i * kKeys + 16 * c), vscale);
-      vmax = _mm512_mask_max_ps(vmax, lane_range(a[i] - 16 * c, b[i] - 16 * c), vmax, x);
-    }
-    mx[i] = std::max(m[i], _mm512_reduce_max_ps(vmax));  // m[i] when the row sees no key here
-    shift[i] = mx[i] == m[i] ? 0.0f : m[i] - mx[i];      // -inf while m is -inf: o, l are 0
+    for (int c = 0; c < C; ++c)
+      vmax = _mm512_mask_max_ps(vmax, lane_range(a[i] - 16 * c, b[i] - 16 * c), vmax,
+                                _mm512_loadu_ps(s + i * kKeys + 16 * c));
+    mx[i] = std::max(m[i], scale * _mm512_reduce_max_ps(vmax));  // m[i] when the row sees no key here
+    // alpha: 1 when the max stays, 0 while m is -inf (o and l are still 0 then).
+    shift[i] = mx[i] == m[i] ? 0.0f : std::max(m[i] - mx[i], -1000.0f);
   }
   _mm512_mask_storeu_ps(alpha, lane_range(0, rows), exp16(_mm512_loadu_ps(shift)));
   for (int i = 0; i < rows; ++i) {
@@ -225,12 +227,13 @@ __attribute__((target("avx512f"))) void softmax_tile(float* s, int rows, const i
     __m512 sum = _mm512_setzero_ps();
     for (int c = 0; c < C; ++c) {
       float* sc = s + i * kKeys + 16 * c;
-      const __m512 x = _mm512_mul_ps(_mm512_loadu_ps(sc), vscale);
-      const __m512 e = _mm512_maskz_mov_ps(lane_range(a[i] - 16 * c, b[i] - 16 * c), exp16(_mm512_sub_ps(x, vmx)));
+      const __m512 e = _mm512_maskz_mov_ps(lane_range(a[i] - 16 * c, b[i] - 16 * c),
+                                           exp16(_mm512_fmsub_ps(_mm512_loadu_ps(sc), vscale, vmx)));
       sum = _mm512_add_ps(sum, e);
       _mm512_storeu_ps(sc, e);
     }
-    l[i] = l[i] * alpha[i] + _mm512_reduce_add_ps(sum);
+    float* li = l + i * kLanes;
+    _mm512_storeu_ps(li, _mm512_fmadd_ps(_mm512_loadu_ps(li), _mm512_set1_ps(alpha[i]), sum));
     m[i] = mx[i];
   }
 }
@@ -274,6 +277,8 @@ constexpr Kernels kPortable{scores_portable, softmax_portable, pv_portable};
 
 Attention::Attention(const AttentionArgs& a, std::span<const SeqSpan> seqs, AttentionKernel kern)
     : a_(a), seqs_(seqs), kern_(kern) {
+  if (!(a.scale > 0) || a.n_kv_heads <= 0 || a.n_heads % a.n_kv_heads != 0)
+    internal_error("attention: scale {} heads {}/{}", a.scale, a.n_heads, a.n_kv_heads);
   const int64_t group = a.n_heads / a.n_kv_heads;
   const int64_t qb = std::max<int64_t>(1, (kTaskRows + group - 1) / group);  // queries per task
   std::vector<int64_t> cost;
@@ -335,14 +340,14 @@ void Attention::run(int64_t task, std::vector<float>& scratch) const {
   const int64_t group = a_.n_heads / a_.n_kv_heads, hd = a_.head_dim;
   const int64_t ldq = a_.n_heads * hd, ldo = padded_head_dim();
   const int64_t rows = (t.q1 - t.q0) * group;  // row r: query q0 + r / group, head r % group of the group
-  scratch.resize(size_t(rows * (ldo + 2) + kTileRows * kKeys));
+  scratch.resize(size_t(rows * (ldo + 1 + kLanes) + kTileRows * kKeys));
   float* o = scratch.data();
   float* m = o + rows * ldo;
   float* l = m + rows;
-  float* s = l + rows;
+  float* s = l + rows * kLanes;
   std::fill(o, o + rows * ldo, 0.0f);
   std::fill(m, m + rows, kNegInf);
-  std::fill(l, l + rows, 0.0f);
+  std::fill(l, l + rows * kLanes, 0.0f);
   auto first_key = [&](int64_t i) { return a_.window > 0 ? std::max<int64_t>(0, i - a_.window + 1) : 0; };
   auto q_row = [&](int64_t r) { return (sp.offset + t.q0 + r / group) * ldq + (t.kv_head * group + r % group) * hd; };
 
@@ -365,12 +370,14 @@ void Attention::run(int64_t task, std::vector<float>& scratch) const {
       const int nvec = (j1 + 15) / 16;
       kern.scores(qp, nr, hd, kt, nvec, s);
       float alpha[kTileRows];
-      kern.softmax(s, nr, ka, kb, nvec, a_.scale, m + r0, l + r0, alpha);
+      kern.softmax(s, nr, ka, kb, nvec, a_.scale, m + r0, l + r0 * kLanes, alpha);
       kern.pv(s, nr, j0, j1, vb, ldo, o + r0 * ldo, alpha);
     }
   }
   for (int64_t r = 0; r < rows; ++r) {
-    const float inv = 1.0f / l[r];
+    float sum = 0;
+    for (int i = 0; i < kLanes; ++i) sum += l[r * kLanes + i];
+    const float inv = 1.0f / sum;
     float* dst = a_.out + q_row(r);
     for (int64_t d = 0; d < hd; ++d) dst[d] = o[r * ldo + d] * inv;
   }

@@ -40,7 +40,7 @@ struct AttentionArgs {
   const float* v = nullptr;
   float* out = nullptr;
   int64_t n_heads = 0, n_kv_heads = 0, head_dim = 0;
-  float scale = 1.0f;
+  float scale = 1.0f;  // > 0
   int64_t window = 0;
 };
 
