@@ -88,6 +88,7 @@ std::vector<Shape> shapes() {
       {8, 4, 96, 64, 0.1f, {130, 1, 64}},     // window = one key block
       {2, 2, 128, 0, 0.09f, {90, 77}},
       {1, 1, 5, 3, 1.0f, {20, 2}},
+      {2, 1, 16, 0, 4.0f, {150, 70}},         // score gaps past 87: weights that underflow to 0
   };
 }
 

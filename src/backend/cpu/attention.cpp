@@ -143,8 +143,8 @@ void softmax_portable(float* s, int rows, const int* a, const int* b, int nvec, 
 // AVX-512: register tiles of R rows x C vectors of 16; the tile functions are instantiated for
 // every R <= kTileRows and C <= 4 and picked from tables.
 
-// exp(x) for x <= 0 (x = -inf or NaN in lanes the caller masks off): the Cephes polynomial of
-// vec.h's exp8 (relative error about 2e-7), 2^n applied by vscalefps, which needs no clamping.
+// exp(x) for -87.3 <= x <= 0 (anything in lanes the caller masks off): the Cephes polynomial of
+// vec.h's exp8 (relative error about 2e-7), 2^n applied by vscalefps.
 __attribute__((target("avx512f"))) inline __m512 exp16(__m512 x) {
   const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -158,6 +158,13 @@ __attribute__((target("avx512f"))) inline __m512 exp16(__m512 x) {
   y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
   y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
   return _mm512_scalef_ps(y, n);
+}
+
+// exp(x) in lanes `keep` where x >= -87.3, else 0 (true value below 1.2e-38): the weights stay
+// normal floats (denormals are slow on Intel cores) and -inf (m before any key) gives 0.
+__attribute__((target("avx512f"))) inline __m512 exp_or_zero(__mmask16 keep, __m512 x) {
+  keep = _mm512_mask_cmp_ps_mask(keep, x, _mm512_set1_ps(-87.33f), _CMP_GE_OQ);
+  return _mm512_maskz_mov_ps(keep, exp16(x));
 }
 
 // Lanes [lo, hi) of a vector, lo and hi clamped to [0, 16].
@@ -218,17 +225,16 @@ __attribute__((target("avx512f"))) void softmax_tile(float* s, int rows, const i
       vmax = _mm512_mask_max_ps(vmax, lane_range(a[i] - 16 * c, b[i] - 16 * c), vmax,
                                 _mm512_loadu_ps(s + i * kKeys + 16 * c));
     mx[i] = std::max(m[i], scale * _mm512_reduce_max_ps(vmax));  // m[i] when the row sees no key here
-    // alpha: 1 when the max stays, 0 while m is -inf (o and l are still 0 then).
-    shift[i] = mx[i] == m[i] ? 0.0f : std::max(m[i] - mx[i], -1000.0f);
+    shift[i] = mx[i] == m[i] ? 0.0f : m[i] - mx[i];  // alpha 1 when the max stays
   }
-  _mm512_mask_storeu_ps(alpha, lane_range(0, rows), exp16(_mm512_loadu_ps(shift)));
+  _mm512_mask_storeu_ps(alpha, lane_range(0, rows), exp_or_zero(0xFFFF, _mm512_loadu_ps(shift)));
   for (int i = 0; i < rows; ++i) {
     const __m512 vmx = _mm512_set1_ps(mx[i]);
     __m512 sum = _mm512_setzero_ps();
     for (int c = 0; c < C; ++c) {
       float* sc = s + i * kKeys + 16 * c;
-      const __m512 e = _mm512_maskz_mov_ps(lane_range(a[i] - 16 * c, b[i] - 16 * c),
-                                           exp16(_mm512_fmsub_ps(_mm512_loadu_ps(sc), vscale, vmx)));
+      const __m512 e =
+          exp_or_zero(lane_range(a[i] - 16 * c, b[i] - 16 * c), _mm512_fmsub_ps(_mm512_loadu_ps(sc), vscale, vmx));
       sum = _mm512_add_ps(sum, e);
       _mm512_storeu_ps(sc, e);
     }
