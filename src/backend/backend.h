@@ -35,8 +35,8 @@ class Backend {
   virtual void embed(const Weight& table, const int32_t* ids, int64_t n, float* out) = 0;
   // y[m, w.rows] = x[m, w.cols] * w^T (+ bias[w.rows] when bias is not null)
   virtual void matmul(const float* x, int64_t m, const Weight& w, const float* bias, float* y) = 0;
-  // Several products of the same x (q, k and v; gate and up), weights of one type and width:
-  // a backend may prepare x once and schedule them together.
+  // Several products of the same x (q, k and v; gate and up): a backend may prepare x once and
+  // schedule them together.
   struct Product {
     const Weight* w;
     const float* bias;

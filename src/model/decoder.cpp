@@ -194,7 +194,7 @@ class Decoder final : public LanguageModel {
       times_.time(St::qkv, [&] {
         const backend::Backend::Product qkv[] = {
             {&L.q, opt(L.bq), q.data()}, {&L.k, opt(L.bk), k.data()}, {&L.v, opt(L.bv), v.data()}};
-        matmul_many(x.data(), M, qkv);
+        be.matmul_many(x.data(), M, qkv);
       });
       times_.time(St::rope, [&] {
         be.rope(q.data(), M, c_.n_heads, D, cos.data(), sin.data());
@@ -214,7 +214,7 @@ class Decoder final : public LanguageModel {
           const int64_t n = std::min(kMlpRows, M - r0);
           const backend::Backend::Product gate_up[] = {{&L.gate, opt(L.bgate), gate.data()},
                                                        {&L.up, opt(L.bup), up.data()}};
-          matmul_many(x.data() + r0 * H, n, gate_up);
+          be.matmul_many(x.data() + r0 * H, n, gate_up);
           be.silu_mul(gate.data(), up.data(), n * I);
           // x rows [r0, r0 + n) are no longer needed: reuse them for the MLP output.
           be.matmul(gate.data(), n, L.down, opt(L.bdown), x.data() + r0 * H);
@@ -232,15 +232,6 @@ class Decoder final : public LanguageModel {
       be.rmsnorm(hs.data(), final_norm_.data(), S, H, eps, hn.data());
       be.logprobs(hn.data(), S, head_, targets.data(), lp.data());
     });
-  }
-
-  // One matmul_many when the weights are alike (always, in real checkpoints), else one by one.
-  void matmul_many(const float* x, int64_t m, std::span<const backend::Backend::Product> products) {
-    bool alike = true;
-    for (const auto& p : products)
-      alike = alike && p.w->type == products[0].w->type && p.w->cols == products[0].w->cols;
-    if (alike) return be_->matmul_many(x, m, products);
-    for (const auto& p : products) be_->matmul(x, m, *p.w, p.bias, p.y);
   }
 
   const TensorView& tensor(const std::string& name, std::vector<int64_t> shape) {

@@ -66,14 +66,18 @@ class CpuBackend final : public Backend {
     matmul_many(x, m, std::span(&p, 1));
   }
 
-  // The products share one preparation of x and one list of tasks (the small k and v projections
-  // fill the threads together with q).
+  // Alike products (weights of one type and width, as in real checkpoints) share one preparation
+  // of x and one list of tasks (the small k and v projections fill the threads together with q);
+  // others run one by one.
   void matmul_many(const float* x, int64_t m, std::span<const Product> products) override {
     if (products.empty()) return;
     const int64_t k = products[0].w->cols;
     const bool bf16 = products[0].w->type == WeightType::bf16;
     for (const Product& p : products)
-      if (p.w->cols != k || (p.w->type == WeightType::bf16) != bf16) internal_error("matmul_many: unlike products");
+      if (p.w->cols != k || (p.w->type == WeightType::bf16) != bf16) {
+        for (const Product& one : products) matmul_many(x, m, std::span(&one, 1));
+        return;
+      }
     const GemmKernel kern = bf16 ? kernel_ : GemmKernel::openblas;  // f32 weights: no bf16 parts of x
     const cpu::GemmInput in = cpu::prepare_gemm_input(kern, x, m, k, parts_, threads_);
     std::vector<TilePlan> plans;
@@ -163,11 +167,11 @@ class CpuBackend final : public Backend {
     const bool bf16 = w.type == WeightType::bf16;
     std::vector<float> cmax, csum, target_logit;
     std::vector<std::vector<float>> logits(threads_);
+    const uint16_t* packed = bf16 ? packed_weight(w) : nullptr;
     for (int64_t r0 = 0; r0 < m; r0 += kRows) {
       const int64_t mr = std::min(kRows, m - r0);
       const cpu::GemmInput in =
           cpu::prepare_gemm_input(bf16 ? kernel_ : GemmKernel::openblas, h + r0 * k, mr, k, parts_, threads_);
-      const uint16_t* packed = bf16 ? packed_weight(w) : nullptr;
       cmax.assign(chunks * mr, 0.0f);
       csum.assign(chunks * mr, 0.0f);
       target_logit.assign(mr, std::numeric_limits<float>::quiet_NaN());
