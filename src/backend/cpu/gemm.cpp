@@ -388,6 +388,10 @@ struct MicroBf16Fast {
 
 namespace {
 
+// Values per row of x's bf16 parts and per packed weight column: k rounded up to whole pairs, or
+// to whole 32-value AMX tile rows.
+int64_t padded_k(GemmKernel kern, int64_t k) { return is_amx(kern) ? (k + 31) / 32 * 32 : (k + 1) / 2 * 2; }
+
 int parts_of(GemmKernel k) {
   switch (k) {
     case GemmKernel::avx512bf16: return 2;
@@ -441,7 +445,7 @@ GemmInput prepare_gemm_input(GemmKernel kern, const float* x, int64_t m, int64_t
   in.parts = parts_of(kern);
   if (in.parts == 0) return in;
   const bool amx = is_amx(kern);
-  in.kpad = amx ? (k + 31) / 32 * 32 : (k + 1) / 2 * 2;
+  in.kpad = padded_k(kern, k);
   const int64_t rows = amx ? (m + 31) / 32 * 32 : m;  // AMX reads whole 16-row tiles
   const size_t part_size = size_t(rows * in.kpad);
   storage.resize(in.parts * part_size);
@@ -478,13 +482,13 @@ bool gemm_prepacks(GemmKernel kern) { return is_amx(kern); }
 
 int64_t packed_weight_values(GemmKernel kern, int64_t rows, int64_t k) {
   if (!gemm_prepacks(kern)) return 0;
-  return (rows + 31) / 32 * 32 * ((k + 31) / 32 * 32);
+  return (rows + 31) / 32 * 32 * padded_k(kern, k);
 }
 
 void pack_weight_panels(GemmKernel kern, const uint16_t* w, int64_t rows, int64_t k, int64_t panel_begin,
                         int64_t panel_end, uint16_t* out) {
   if (!gemm_prepacks(kern)) internal_error("pack_weight_panels: {} does not prepack", gemm_kernel_name(kern));
-  const int64_t kpad = (k + 31) / 32 * 32;
+  const int64_t kpad = padded_k(kern, k);
   for (int64_t p = panel_begin; p < panel_end && p * 32 < rows; ++p)
     pack_pairs(w + p * 32 * k, std::min<int64_t>(32, rows - p * 32), k, kpad, out + p * 32 * kpad);
 }
