@@ -144,6 +144,7 @@ int run_attention(int64_t len, int64_t seqs, int64_t heads, int64_t kv_heads, in
   const int t = ziq::resolve_threads(threads);
   std::vector<AttentionKernel> kernels = {AttentionKernel::portable};
   if (cpu_has_avx512()) kernels.push_back(AttentionKernel::avx512);
+  if (amx_attention_supports(head_dim)) kernels.push_back(AttentionKernel::amx_bf16);  // bf16 inputs
   for (AttentionKernel kern : kernels) {
     std::vector<std::vector<float>> scratch(t);
     double best = 1e30;
@@ -168,7 +169,7 @@ int run_attention(int64_t len, int64_t seqs, int64_t heads, int64_t kv_heads, in
     for (size_t i = 0; i < out.size(); ++i) max_diff = std::max<double>(max_diff, std::abs(out[i] - ref[i]));
     std::printf("%-8s len=%ld seqs=%ld heads=%ld/%ld head_dim=%ld window=%ld threads=%d: %.1f GFLOP/s (%.4f s), "
                 "max |diff vs portable| %.2g\n",
-                kern == AttentionKernel::avx512 ? "avx512" : "portable", long(len), long(seqs), long(heads),
+                kern == AttentionKernel::avx512 ? "avx512" : kern == AttentionKernel::amx_bf16 ? "amx-bf16" : "portable", long(len), long(seqs), long(heads),
                 long(kv_heads), long(head_dim), long(window), t, flops / best / 1e9, best, max_diff);
   }
   return 0;

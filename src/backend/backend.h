@@ -59,6 +59,21 @@ class Backend {
                          int64_t head_dim, float scale, int64_t window) = 0;
   // gate[i] = silu(gate[i]) * up[i]
   virtual void silu_mul(float* gate, const float* up, int64_t n) = 0;
+  // The gated MLP of rows x[m, gate.cols]: y = (silu(x gate^T + bgate) * (x up^T + bup)) down^T
+  // + bdown (biases may be null; y may be x). `scratch` holds 2 * m * gate.rows floats for backends that run
+  // the steps one by one, as this default does; a backend may fuse them and leave it untouched.
+  struct Mlp {
+    const Weight *gate, *up, *down;
+    const float *bgate, *bup, *bdown;
+  };
+  virtual void gated_mlp(const float* x, int64_t m, const Mlp& mlp, float* y, float* scratch) {
+    float* gate = scratch;
+    float* up = scratch + m * mlp.gate->rows;
+    const Product gate_up[] = {{mlp.gate, mlp.bgate, gate}, {mlp.up, mlp.bup, up}};
+    matmul_many(x, m, gate_up);
+    silu_mul(gate, up, m * mlp.gate->rows);
+    matmul(gate, m, *mlp.down, mlp.bdown, y);
+  }
   // y[i] += x[i]
   virtual void add(float* y, const float* x, int64_t n) = 0;
   // The fused head: for each row i of h [m, w.cols], ln softmax(h[i] * w^T)[targets[i]], without

@@ -71,11 +71,12 @@ const float* opt(const std::vector<float>& v) { return v.empty() ? nullptr : v.d
 // is released. For finding where the time goes; the backend calls are synchronous.
 class StageTimes {
  public:
-  enum Stage { embed, norm, qkv, rope, attention, out_proj, mlp, head, count };
+  enum Stage { embed, norm, qkv, rope, attention, out_proj, mlp, residual, head, count };
   StageTimes() : on_(std::getenv("ZIQ_PROFILE") != nullptr) {}
   ~StageTimes() {
     if (!on_) return;
-    static const char* names[count] = {"embed", "norm", "qkv", "rope", "attention", "out_proj", "mlp", "head"};
+    static const char* names[count] = {"embed",    "norm", "qkv",     "rope", "attention",
+                                       "out_proj", "mlp",  "residual", "head"};
     double total = 0;
     for (double s : seconds_) total += s;
     for (int i = 0; i < count; ++i)
@@ -184,8 +185,9 @@ class Decoder final : public LanguageModel {
     const float eps = float(c_.rms_norm_eps), scale = float(1.0 / std::sqrt(double(D)));
     constexpr int64_t kMlpRows = 2048;  // bounds the [rows, intermediate] buffers
     const int64_t mlp_rows = std::min(M, kMlpRows);
-    std::vector<float> h(M * H), x(M * H), q(M * q_dim), k(M * kv_dim), v(M * kv_dim), att(M * q_dim),
-        gate(mlp_rows * I), up(mlp_rows * I);
+    std::vector<float> h(M * H), x(M * H), q(M * q_dim), k(M * kv_dim), v(M * kv_dim), att(M * q_dim);
+    // Not zero-filled: a backend that fuses the MLP never touches (so never maps) it.
+    const std::unique_ptr<float[]> mlp_scratch(new float[2 * mlp_rows * I]);
     using St = StageTimes;
     times_.time(St::embed, [&] { be.embed(embed_, ids.data(), M, h.data()); });
     for (size_t l = 0; l < layers_.size(); ++l) {
@@ -204,23 +206,16 @@ class Decoder final : public LanguageModel {
         be.attention(q.data(), k.data(), v.data(), att.data(), seqs, c_.n_heads, c_.n_kv_heads, D, scale,
                      spec_.window[l]);
       });
-      times_.time(St::out_proj, [&] {
-        be.matmul(att.data(), M, L.o, opt(L.bo), x.data());
-        be.add(h.data(), x.data(), M * H);
-      });
+      times_.time(St::out_proj, [&] { be.matmul(att.data(), M, L.o, opt(L.bo), x.data()); });
+      times_.time(St::residual, [&] { be.add(h.data(), x.data(), M * H); });
       times_.time(St::norm, [&] { be.rmsnorm(h.data(), L.mlp_norm.data(), M, H, eps, x.data()); });
       times_.time(St::mlp, [&] {
-        for (int64_t r0 = 0; r0 < M; r0 += kMlpRows) {
-          const int64_t n = std::min(kMlpRows, M - r0);
-          const backend::Backend::Product gate_up[] = {{&L.gate, opt(L.bgate), gate.data()},
-                                                       {&L.up, opt(L.bup), up.data()}};
-          be.matmul_many(x.data() + r0 * H, n, gate_up);
-          be.silu_mul(gate.data(), up.data(), n * I);
-          // x rows [r0, r0 + n) are no longer needed: reuse them for the MLP output.
-          be.matmul(gate.data(), n, L.down, opt(L.bdown), x.data() + r0 * H);
-        }
-        be.add(h.data(), x.data(), M * H);
+        const backend::Backend::Mlp mlp{&L.gate, &L.up, &L.down, opt(L.bgate), opt(L.bup), opt(L.bdown)};
+        // In place: rows [r0, r0 + n) of x are not read again once their output is written.
+        for (int64_t r0 = 0; r0 < M; r0 += kMlpRows)
+          be.gated_mlp(x.data() + r0 * H, std::min(kMlpRows, M - r0), mlp, x.data() + r0 * H, mlp_scratch.get());
       });
+      times_.time(St::residual, [&] { be.add(h.data(), x.data(), M * H); });
     }
     // Only the rows that predict scored targets go through the final norm and the head.
     const int64_t S = int64_t(score_rows.size());

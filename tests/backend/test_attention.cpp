@@ -121,6 +121,28 @@ TEST(Attention, KernelsMatchDoubleReference) {
   }
 }
 
+// The AMX kernel rounds q, k, v and the softmax weights to bf16 (8 bits of mantissa: 2^-9
+// relative each), so it is held to a bf16-sized bar; a wrong mask, scale or rescaling shows at
+// 1e-1 or more. Only on CPUs with AMX (the benchmark machine); elsewhere skipped.
+TEST(Attention, AmxBf16KernelMatchesDoubleReference) {
+  if (!cpu::amx_attention_supports(32)) GTEST_SKIP() << "no AMX on this CPU";
+  std::vector<Shape> amx_shapes = {{8, 4, 32, 0, 0.18f, {300, 17, 1}}, {2, 1, 32, 50, 0.3f, {140}}};
+  for (const Shape& sh : shapes())
+    if (sh.head_dim % 32 == 0) amx_shapes.push_back(sh);
+  uint32_t seed = 50;
+  for (const Shape& sh : amx_shapes) {
+    const Case c(sh, seed++);
+    std::vector<float> out;
+    cpu::Attention att(c.args(out), c.seqs, AttentionKernel::amx_bf16);
+    att.run_all();
+    double worst = 0;
+    for (size_t i = 0; i < out.size(); ++i) worst = std::max(worst, std::abs(out[i] - c.ref[i]) / c.mag[i]);
+    EXPECT_LT(worst, 3e-2) << "heads " << sh.n_heads << "/" << sh.n_kv_heads << " head_dim " << sh.head_dim
+                           << " window " << sh.window;
+    EXPECT_GT(worst, 1e-6) << "bf16 rounding should show";  // the kernel really ran in bf16
+  }
+}
+
 // Through the backend with several threads: the same bits as one thread running every task.
 TEST(Attention, BackendMatchesSingleThreadBitForBit) {
   const Case c({14, 2, 64, 0, 0.125f, {150, 65, 1}}, 99);

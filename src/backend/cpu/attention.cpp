@@ -9,6 +9,7 @@
 #include <limits>
 #include <string>
 
+#include "backend/cpu/amx.h"
 #include "backend/cpu/gemm.h"
 #include "backend/cpu/vec.h"
 #include "core/error.h"
@@ -29,6 +30,8 @@ AttentionKernel default_attention_kernel() {
   }();
   return k;
 }
+
+bool amx_attention_supports(int64_t head_dim) { return head_dim > 0 && head_dim % 32 == 0 && cpu_has_amx_bf16(); }
 
 namespace {
 
@@ -140,6 +143,7 @@ void softmax_portable(float* s, int rows, const int* a, const int* b, int nvec, 
 // GCC 12's avx512fintrin.h trips -Wuninitialized on its own _mm512_undefined_ps (GCC bug 105593).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 // AVX-512: register tiles of R rows x C vectors of 16; the tile functions are instantiated for
 // every R <= kTileRows and C <= 4 and picked from tables.
 
@@ -276,6 +280,120 @@ constexpr Kernels kAvx512{scores_avx512, softmax_avx512, pv_avx512};
 
 constexpr Kernels kPortable{scores_portable, softmax_portable, pv_portable};
 
+#if defined(__x86_64__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// The AMX bf16 kernel's steps for one tile of 16 rows against one block of 64 keys (attention.h).
+constexpr int kAmxRows = 16;
+
+// s[16][64] = Q K^T: q holds head_dim/32 A tiles (16 rows x 32 dims), kt the block's K tiles.
+__attribute__((target("amx-tile,amx-bf16"))) void amx_scores(const uint16_t* q, const uint16_t* kt, int64_t dsteps,
+                                                             float* s) {
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  for (int64_t d = 0; d < dsteps; ++d) {
+    ZIQ_TILE_LOAD(4, q + d * 512, 64);
+    ZIQ_TILE_LOAD(5, kt + (0 * dsteps + d) * 512, 64);
+    _tile_dpbf16ps(0, 4, 5);
+    ZIQ_TILE_LOAD(6, kt + (1 * dsteps + d) * 512, 64);
+    _tile_dpbf16ps(1, 4, 6);
+    ZIQ_TILE_LOAD(7, kt + (2 * dsteps + d) * 512, 64);
+    _tile_dpbf16ps(2, 4, 7);
+    ZIQ_TILE_LOAD(5, kt + (3 * dsteps + d) * 512, 64);
+    _tile_dpbf16ps(3, 4, 5);
+  }
+  ZIQ_TILE_STORE(0, s, kKeys * 4);
+  ZIQ_TILE_STORE(1, s + 16, kKeys * 4);
+  ZIQ_TILE_STORE(2, s + 32, kKeys * 4);
+  ZIQ_TILE_STORE(3, s + 48, kKeys * 4);
+}
+
+// o[16][ld] columns [16 c0, 16 (c0 + C)) += P V for C = 2 or 4 chunks of 16 dims, the rows of o
+// loaded into the accumulators. P: 2 A tiles (16 rows x 32 keys); vt: the block's V tiles (chunks
+// of 16 dims per 32-key step).
+template <int C>
+__attribute__((target("amx-tile,amx-bf16"))) void amx_pv(float* o, int64_t ld, const uint16_t* p, const uint16_t* vt,
+                                                         int64_t chunks, int64_t c0) {
+  static_assert(C == 2 || C == 4);
+  const long stride = long(ld * 4);
+  float* oc = o + 16 * c0;
+  ZIQ_TILE_LOAD(0, oc, stride);
+  ZIQ_TILE_LOAD(1, oc + 16, stride);
+  if constexpr (C == 4) {
+    ZIQ_TILE_LOAD(2, oc + 32, stride);
+    ZIQ_TILE_LOAD(3, oc + 48, stride);
+  }
+  for (int64_t ks = 0; ks < 2; ++ks) {
+    const uint16_t* v = vt + (ks * chunks + c0) * 512;
+    ZIQ_TILE_LOAD(4, p + ks * 512, 64);
+    ZIQ_TILE_LOAD(5, v, 64);
+    _tile_dpbf16ps(0, 4, 5);
+    ZIQ_TILE_LOAD(6, v + 512, 64);
+    _tile_dpbf16ps(1, 4, 6);
+    if constexpr (C == 4) {
+      ZIQ_TILE_LOAD(7, v + 1024, 64);
+      _tile_dpbf16ps(2, 4, 7);
+      ZIQ_TILE_LOAD(5, v + 1536, 64);
+      _tile_dpbf16ps(3, 4, 5);
+    }
+  }
+  ZIQ_TILE_STORE(0, oc, stride);
+  ZIQ_TILE_STORE(1, oc + 16, stride);
+  if constexpr (C == 4) {
+    ZIQ_TILE_STORE(2, oc + 32, stride);
+    ZIQ_TILE_STORE(3, oc + 48, stride);
+  }
+}
+
+// Row i of the tile sees keys [a[i], b[i]) of the block (scores s). Updates the running max m and
+// sum l, rescales o's row by exp(m_old - m), and writes the weights exp(scale * s - m) as bf16
+// into the two P tiles (zero outside the range).
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) void amx_softmax(const float* s, const int* a, const int* b,
+                                                                        float scale, float* m, float* l, float* o,
+                                                                        int64_t ld, uint16_t* p) {
+  const __m512 vscale = _mm512_set1_ps(scale);
+  for (int i = 0; i < kAmxRows; ++i) {
+    const float* si = s + i * kKeys;
+    __m512 e[4];
+    float alpha = 1.0f;
+    if (a[i] < b[i]) {
+      __m512 vmax = _mm512_set1_ps(kNegInf);
+      for (int c = 0; c < 4; ++c)
+        vmax = _mm512_mask_max_ps(vmax, lane_range(a[i] - 16 * c, b[i] - 16 * c), vmax, _mm512_loadu_ps(si + 16 * c));
+      const float mx = std::max(m[i], scale * _mm512_reduce_max_ps(vmax));
+      if (mx != m[i]) alpha = m[i] == kNegInf ? 0.0f : std::exp(m[i] - mx);
+      const __m512 vmx = _mm512_set1_ps(mx);
+      __m512 sum = _mm512_setzero_ps();
+      for (int c = 0; c < 4; ++c) {
+        e[c] = exp_or_zero(lane_range(a[i] - 16 * c, b[i] - 16 * c),
+                           _mm512_fmsub_ps(_mm512_loadu_ps(si + 16 * c), vscale, vmx));
+        sum = _mm512_add_ps(sum, e[c]);
+      }
+      l[i] = l[i] * alpha + _mm512_reduce_add_ps(sum);
+      m[i] = mx;
+    } else {
+      for (int c = 0; c < 4; ++c) e[c] = _mm512_setzero_ps();
+    }
+    for (int ks = 0; ks < 2; ++ks)
+      _mm512_storeu_si512(p + ks * 512 + i * 32,
+                          reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(e[2 * ks + 1], e[2 * ks])));
+    if (alpha != 1.0f) {
+      const __m512 va = _mm512_set1_ps(alpha);
+      for (int64_t d = 0; d < ld; d += 16) _mm512_storeu_ps(o + i * ld + d, _mm512_mul_ps(_mm512_loadu_ps(o + i * ld + d), va));
+    }
+  }
+}
+
+// 32 f32 values to one bf16 tile row (round to nearest even).
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) void row_to_bf16(const float* x, uint16_t* dst) {
+  _mm512_storeu_si512(dst, reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + 16), _mm512_loadu_ps(x))));
+}
+#pragma GCC diagnostic pop
+#endif
+
 }  // namespace
 
 Attention::Attention(const AttentionArgs& a, std::span<const SeqSpan> seqs, AttentionKernel kern)
@@ -304,7 +422,101 @@ Attention::Attention(const AttentionArgs& a, std::span<const SeqSpan> seqs, Atte
   std::vector<Task> sorted;
   for (int64_t i : order) sorted.push_back(tasks_[i]);
   tasks_ = std::move(sorted);
-  kv_.resize(size_t(blocks * a.n_kv_heads * block_floats()));  // filled by pack()
+  if (kern_ == AttentionKernel::amx_bf16) {
+    if (!amx_attention_supports(a.head_dim)) internal_error("attention: no AMX kernel for head_dim {}", a.head_dim);
+    kv16_.resize(size_t(blocks * a.n_kv_heads * a.head_dim * 2 * kKeys));  // filled by pack()
+  } else {
+    kv_.resize(size_t(blocks * a.n_kv_heads * block_floats()));  // filled by pack()
+  }
+}
+
+int64_t Attention::kv16_offset(int64_t seq, int64_t block, int64_t kv_head) const {
+  return ((first_block_[seq] + block) * a_.n_kv_heads + kv_head) * a_.head_dim * 2 * kKeys;
+}
+
+void Attention::pack_amx(int64_t item) {
+  const PackItem& it = pack_items_[item];
+  const SeqSpan& sp = seqs_[it.seq];
+  const int64_t hd = a_.head_dim, ldk = a_.n_kv_heads * hd, dsteps = hd / 32, chunks = hd / 16;
+  const int64_t k0 = it.block * kKeys, nk = std::min<int64_t>(kKeys, sp.length - k0);
+  for (int64_t h = 0; h < a_.n_kv_heads; ++h) {
+    uint16_t* kt = kv16_.data() + kv16_offset(it.seq, it.block, h);
+    uint16_t* vt = kt + hd * kKeys;
+    std::fill(kt, kt + 2 * hd * kKeys, uint16_t(0));
+    for (int64_t j = 0; j < nk; ++j) {
+      const float* ks = a_.k + (sp.offset + k0 + j) * ldk + h * hd;
+      const float* vs = a_.v + (sp.offset + k0 + j) * ldk + h * hd;
+      for (int64_t d = 0; d < hd; ++d) {
+        // K tile (16 keys of the block, 32 dims): pair row (d % 32) / 2, key column j % 16.
+        kt[((j / 16) * dsteps + d / 32) * 512 + (d % 32) / 2 * 32 + (j % 16) * 2 + d % 2] = f32_to_bf16(ks[d]);
+        // V tile (32 keys, 16 dims): pair row (j % 32) / 2, dim column d % 16.
+        vt[((j / 32) * chunks + d / 16) * 512 + (j % 32) / 2 * 32 + (d % 16) * 2 + j % 2] = f32_to_bf16(vs[d]);
+      }
+    }
+  }
+}
+
+void Attention::run_amx(int64_t task, std::vector<float>& scratch) const {
+#if defined(__x86_64__)
+  const Task& t = tasks_[task];
+  const SeqSpan& sp = seqs_[t.seq];
+  const int64_t group = a_.n_heads / a_.n_kv_heads, hd = a_.head_dim, dsteps = hd / 32, chunks = hd / 16;
+  const int64_t ldq = a_.n_heads * hd, rows = (t.q1 - t.q0) * group;
+  // o [16][hd], s [16][64], m, l [16], then bf16: q tiles (hd/32 x 512), p tiles (2 x 512).
+  scratch.resize(size_t(kAmxRows * hd + kAmxRows * kKeys + 2 * kAmxRows + (hd / 32 * 512 + 1024) / 2 + 16));
+  float* o = scratch.data();
+  float* s = o + kAmxRows * hd;
+  float* m = s + kAmxRows * kKeys;
+  float* l = m + kAmxRows;
+  uint16_t* qt = reinterpret_cast<uint16_t*>(l + kAmxRows);
+  uint16_t* pt = qt + dsteps * 512;
+  auto first_key = [&](int64_t i) { return a_.window > 0 ? std::max<int64_t>(0, i - a_.window + 1) : 0; };
+  auto q_row = [&](int64_t r) { return (sp.offset + t.q0 + r / group) * ldq + (t.kv_head * group + r % group) * hd; };
+  amx_configure();
+  for (int64_t r0 = 0; r0 < rows; r0 += kAmxRows) {
+    const int nr = int(std::min<int64_t>(kAmxRows, rows - r0));
+    int64_t ka[kAmxRows], kb[kAmxRows], lo = sp.length, hi = 0;  // key range per row, absolute
+    for (int i = 0; i < kAmxRows; ++i) {
+      uint16_t* qrow = qt + i * 32;
+      if (i < nr) {
+        const int64_t qi = t.q0 + (r0 + i) / group;
+        ka[i] = first_key(qi), kb[i] = qi + 1;
+        lo = std::min(lo, ka[i]), hi = std::max(hi, kb[i]);
+        for (int64_t d = 0; d < dsteps; ++d) row_to_bf16(a_.q + q_row(r0 + i) + 32 * d, qrow + d * 512);
+      } else {
+        ka[i] = kb[i] = 0;
+        for (int64_t d = 0; d < dsteps; ++d) std::fill(qrow + d * 512, qrow + d * 512 + 32, uint16_t(0));
+      }
+    }
+    std::fill(o, o + kAmxRows * hd, 0.0f);
+    std::fill(m, m + kAmxRows, kNegInf);
+    std::fill(l, l + kAmxRows, 0.0f);
+    for (int64_t blk = lo / kKeys; blk * kKeys < hi; ++blk) {
+      const int64_t kb0 = blk * kKeys;
+      const uint16_t* kt = kv16_.data() + kv16_offset(t.seq, blk, t.kv_head);
+      const uint16_t* vt = kt + hd * kKeys;
+      int a[kAmxRows], b[kAmxRows];
+      for (int i = 0; i < kAmxRows; ++i) {
+        a[i] = int(std::clamp<int64_t>(ka[i] - kb0, 0, kKeys));
+        b[i] = int(std::clamp<int64_t>(kb[i] - kb0, 0, kKeys));
+      }
+      amx_scores(qt, kt, dsteps, s);
+      amx_softmax(s, a, b, a_.scale, m, l, o, hd, pt);
+      int64_t c = 0;
+      for (; c + 4 <= chunks; c += 4) amx_pv<4>(o, hd, pt, vt, chunks, c);
+      if (c < chunks) amx_pv<2>(o, hd, pt, vt, chunks, c);  // head_dim 32 mod 64
+    }
+    for (int i = 0; i < nr; ++i) {
+      const float inv = 1.0f / l[i];
+      float* dst = a_.out + q_row(r0 + i);
+      for (int64_t d = 0; d < hd; ++d) dst[d] = o[i * hd + d] * inv;
+    }
+  }
+  amx_release();
+#else
+  (void)task, (void)scratch;
+  internal_error("attention: AMX kernel on a CPU without it");
+#endif
 }
 
 int64_t Attention::block_floats() const { return (a_.head_dim + padded_head_dim()) * kKeys; }
@@ -315,6 +527,7 @@ int64_t Attention::kv_offset(int64_t seq, int64_t block, int64_t kv_head) const 
 }
 
 void Attention::pack(int64_t item) {
+  if (kern_ == AttentionKernel::amx_bf16) return pack_amx(item);
   const PackItem& it = pack_items_[item];
   const SeqSpan& sp = seqs_[it.seq];
   const int64_t hd = a_.head_dim, hdp = padded_head_dim(), ldk = a_.n_kv_heads * hd;
@@ -333,6 +546,7 @@ void Attention::pack(int64_t item) {
 }
 
 void Attention::run(int64_t task, std::vector<float>& scratch) const {
+  if (kern_ == AttentionKernel::amx_bf16) return run_amx(task, scratch);
 #if defined(__x86_64__)
   const Kernels& kern = kern_ == AttentionKernel::avx512 ? kAvx512 : kPortable;
 #else

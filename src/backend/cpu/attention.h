@@ -27,9 +27,15 @@
 
 namespace ziq::backend::cpu {
 
-enum class AttentionKernel { portable, avx512 };
+// amx_bf16: for --precision bf16 on AMX CPUs, the arithmetic transformers runs in bfloat16: q, k,
+// v and the softmax weights rounded to bf16, scores and outputs accumulated in f32 on the tile
+// unit, the softmax itself in f32 (AVX-512). For 16 rows (query, head) at a time against blocks
+// of 64 keys: S = Q K^T in 4 accumulator tiles, the online softmax on S, then O += P V with O's
+// rows (already rescaled) loaded into the accumulators. head_dim must be a multiple of 32.
+enum class AttentionKernel { portable, avx512, amx_bf16 };
 
 AttentionKernel default_attention_kernel();  // avx512 where the CPU has it
+bool amx_attention_supports(int64_t head_dim);  // the CPU has AMX and head_dim % 32 == 0
 
 // q rows: n_heads * head_dim floats; k, v rows: n_kv_heads * head_dim; out like q. Sequences lie
 // packed row after row as `seqs` says. Query i of a sequence sees keys (i - window, i] when
@@ -69,6 +75,9 @@ class Attention {
   int64_t padded_head_dim() const;  // head_dim rounded up to 16
   int64_t block_floats() const;
   int64_t kv_offset(int64_t seq, int64_t block, int64_t kv_head) const;  // of a block in kv_
+  int64_t kv16_offset(int64_t seq, int64_t block, int64_t kv_head) const;  // of a block in kv16_
+  void pack_amx(int64_t item);
+  void run_amx(int64_t task, std::vector<float>& scratch) const;
 
   AttentionArgs a_;
   std::span<const SeqSpan> seqs_;
@@ -79,6 +88,10 @@ class Attention {
   // Per key block and kv head: K transposed [head_dim][64], then V [64][padded_head_dim]; zero
   // past the sequence's end and in the padding.
   AlignedBuffer<float> kv_;
+  // amx_bf16: per key block and kv head, K as 4 x head_dim/32 B tiles (16 keys x 16 pairs of
+  // dimensions), then V as 2 x head_dim/16 B tiles (16 pairs of keys x 16 dimensions); zero past
+  // the sequence's end.
+  AlignedBuffer<uint16_t> kv16_;
 };
 
 }  // namespace ziq::backend::cpu

@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cmath>
 #include <limits>
 #include <mutex>
@@ -42,6 +45,9 @@ class CpuBackend final : public Backend {
     openblas_set_num_threads(1);  // we run blocks on our own threads
     scratch_.resize(threads_);
   }
+  ~CpuBackend() override {
+    if (profile_) std::fprintf(stderr, "profile (of which x to bf16 parts for matrix products) %.3f s\n", prepare_seconds_);
+  }
 
   std::string name() const override { return "cpu (" + cpu::gemm_kernel_name(kernel_) + ")"; }
 
@@ -78,8 +84,50 @@ class CpuBackend final : public Backend {
         for (const Product& one : products) matmul_many(x, m, std::span(&one, 1));
         return;
       }
-    const GemmKernel kern = bf16 ? kernel_ : GemmKernel::openblas;  // f32 weights: no bf16 parts of x
+    run_products(prepare(x, m, k, bf16), products);
+  }
+
+  // The gated MLP, fused on AMX (gemm_silu_gate_packed): x's tiles -> gate and up tiles -> act's
+  // tiles, the down projection's prepared input, so no [m, I] f32 matrix is written and read
+  // back (for a small model those passes over memory cost as much as the products).
+  void gated_mlp(const float* x, int64_t m, const Mlp& mlp, float* y, float* scratch) override {
+    const Weight &gate = *mlp.gate, &up = *mlp.up, &down = *mlp.down;
+    const bool fusable = cpu::is_amx(kernel_) && gate.type == WeightType::bf16 && up.type == WeightType::bf16 &&
+                         down.type == WeightType::bf16 && up.rows == gate.rows && up.cols == gate.cols &&
+                         down.cols == gate.rows;
+    if (!fusable) return Backend::gated_mlp(x, m, mlp, y, scratch);
+    const int64_t I = gate.rows;
+    const cpu::GemmInput in = prepare(x, m, gate.cols, true);
+    const cpu::GemmInput act = cpu::gemm_input_tiles(kernel_, m, I, act_tiles_);
+    TilePlan plan = plan_tiles(m, 2 * I, gate.cols, in.parts, true);  // gate and up columns go together
+    plan.nb = std::max<int64_t>(32, plan.nb / 64 * 32);
+    plan.col_blocks = (I + plan.nb - 1) / plan.nb;
+    const uint16_t* gp = packed_weight(gate);
+    const uint16_t* upp = packed_weight(up);
+    run_workers(plan.col_blocks * plan.row_blocks, [&](int, int64_t t) {
+      const int64_t j0 = t / plan.row_blocks * plan.nb, cols = std::min(plan.nb, I - j0);
+      const int64_t r0 = t % plan.row_blocks * plan.mb, rows = std::min(plan.mb, m - r0);
+      cpu::gemm_silu_gate_packed(kernel_, cpu::gemm_input_rows(in, r0, rows), gp, upp, mlp.bgate, mlp.bup, j0, cols,
+                                 act, r0);
+    });
+    const Product p{&down, mlp.bdown, y};
+    run_products(act, std::span(&p, 1));
+  }
+
+ private:
+  // x prepared for the kernel that runs products with these weights (f32 weights: OpenBLAS).
+  cpu::GemmInput prepare(const float* x, int64_t m, int64_t k, bool bf16_weights) {
+    const GemmKernel kern = bf16_weights ? kernel_ : GemmKernel::openblas;
+    const auto t0 = std::chrono::steady_clock::now();
     const cpu::GemmInput in = cpu::prepare_gemm_input(kern, x, m, k, parts_, threads_);
+    if (profile_) prepare_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return in;
+  }
+
+  // Alike products of one prepared input, in one list of tasks.
+  void run_products(const cpu::GemmInput& in, std::span<const Product> products) {
+    const int64_t m = in.m, k = in.k;
+    const bool bf16 = products[0].w->type == WeightType::bf16;
     std::vector<TilePlan> plans;
     int64_t tasks = 0;
     for (const Product& p : products) {
@@ -109,6 +157,7 @@ class CpuBackend final : public Backend {
     });
   }
 
+ public:
   void rmsnorm(const float* x, const float* weight, int64_t m, int64_t n, float eps, float* y) override {
     parallel_for(m, threads_, [&](size_t b, size_t e) {
       for (size_t i = b; i < e; ++i) {
@@ -144,7 +193,10 @@ class CpuBackend final : public Backend {
   void attention(const float* q, const float* k, const float* v, float* out, std::span<const SeqSpan> seqs,
                  int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float scale, int64_t window) override {
     // Our own kernel (attention.h): OpenBLAS serializes sgemm calls made from several threads.
-    cpu::Attention att({q, k, v, out, n_heads, n_kv_heads, head_dim, scale, window}, seqs);
+    // In bf16 precision on AMX, attention too runs on the tile unit with bf16 inputs (attention.h).
+    const bool amx = kernel_ == GemmKernel::amx_bf16 && cpu::amx_attention_supports(head_dim);
+    cpu::Attention att({q, k, v, out, n_heads, n_kv_heads, head_dim, scale, window}, seqs,
+                       amx ? cpu::AttentionKernel::amx_bf16 : cpu::default_attention_kernel());
     run_workers(att.pack_items(), [&](int, int64_t item) { att.pack(item); });
     run_workers(att.tasks(), [&](int worker, int64_t task) { att.run(task, scratch_[worker]); });
   }
@@ -259,8 +311,11 @@ class CpuBackend final : public Backend {
 
   int threads_;
   GemmKernel kernel_;
+  const bool profile_ = std::getenv("ZIQ_PROFILE") != nullptr;  // see decoder.cpp's StageTimes
+  double prepare_seconds_ = 0;
   std::vector<std::vector<float>> scratch_;
-  AlignedBuffer<uint16_t> parts_;  // x as bf16 parts, for the bf16 and AMX kernels
+  AlignedBuffer<uint16_t> parts_;       // x as bf16 parts, for the bf16 and AMX kernels
+  AlignedBuffer<uint16_t> act_tiles_;   // the fused MLP's activations, the down projection's input
   std::mutex packed_mu_;
   std::unordered_map<const void*, AlignedBuffer<uint16_t>> packed_;  // by weight data pointer
 };

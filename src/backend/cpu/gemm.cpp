@@ -13,6 +13,8 @@
 #include <cstring>
 #include <utility>
 
+#include "backend/cpu/amx.h"
+#include "backend/cpu/vec.h"
 #include "core/error.h"
 #include "core/threads.h"
 
@@ -118,14 +120,6 @@ std::string gemm_kernel_name(GemmKernel k) {
 
 namespace {
 
-// Round to nearest even, as the hardware conversion does (inputs here are finite).
-uint16_t f32_to_bf16(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  u += 0x7FFF + ((u >> 16) & 1);
-  return static_cast<uint16_t>(u >> 16);
-}
-
 #if defined(__x86_64__)
 // Packs weight rows [0, n) into panels of 32 columns in the pair layout vdpbf16ps and the AMX
 // tile unit want: panel p, pair q holds (w[c][2q], w[c][2q+1]) for its 32 columns c, 64 bf16 = two
@@ -156,40 +150,14 @@ void pack_pairs(const uint16_t* w, int64_t n, int64_t k, int64_t kpad, uint16_t*
   }
 }
 
-// The AMX tile unit: tiles 0-3 accumulate a 32 x 32 block of y (2 x 2 tiles of 16 x 16 f32),
-// tiles 4-5 hold 16 rows x 32 k of x (bf16), tiles 6-7 hold 16 pairs of k x 16 columns of w.
-struct TileConfig {
-  uint8_t palette = 1, start_row = 0;
-  uint8_t reserved[14] = {};
-  uint16_t colsb[16] = {};  // bytes per row of each tile
-  uint8_t rows[16] = {};
-};
-static_assert(sizeof(TileConfig) == 64);
+// The AMX tile unit (amx.h): tiles 0-3 accumulate a 32 x 32 block of y (2 x 2 tiles of 16 x 16
+// f32), tiles 4-5 hold 16 rows x 32 k of x (bf16), tiles 6-7 hold 16 pairs of k x 16 columns of w.
 
-// gcc 12's _tile_loadconfig tells the compiler that ldtilecfg reads 8 bytes of the config, and
-// _tile_loadd that tileloadd reads no memory, so the stores that fill them may be dropped or moved
-// past them; these two say what they read.
-#define ZIQ_TILE_LOAD(tile, base, stride) \
-  __asm__ volatile("tileloadd (%0,%1,1), %%tmm" #tile ::"r"(base), "r"(long(stride)) : "memory")
-
-__attribute__((target("amx-tile"))) void amx_configure() {
-  TileConfig cfg;
-  for (int t = 0; t < 8; ++t) {
-    cfg.colsb[t] = 64;
-    cfg.rows[t] = 16;
-  }
-  __asm__ volatile("ldtilecfg %0" ::"m"(cfg) : "memory");
-}
-
-__attribute__((target("amx-tile"))) void amx_release() { _tile_release(); }
-
-// Accumulator tiles = the y block [32 rows from row0, 32 columns], the sum over the P parts of x
-// of part * panel, down all of kpad (a multiple of 32).
+// Accumulator tiles = the y block [32 rows, 32 columns], the sum over the P parts of x of part *
+// panel, down all of kpad (a multiple of 32). `group`: the 32 rows' tiles (GemmInput::tiles).
 template <int P>
-__attribute__((target("amx-tile,amx-bf16"))) void amx_32x32(const GemmInput& in, int64_t row0,
+__attribute__((target("amx-tile,amx-bf16"))) void amx_32x32(const uint16_t* group, int64_t kpad,
                                                            const uint16_t* panel) {
-  const int64_t kpad = in.kpad;
-  const int lda = int(kpad * 2);  // bytes per row of x's parts
   _tile_zero(0);
   _tile_zero(1);
   _tile_zero(2);
@@ -198,10 +166,10 @@ __attribute__((target("amx-tile,amx-bf16"))) void amx_32x32(const GemmInput& in,
     const uint16_t* b = panel + kk * 32;  // pair row kk / 2 of the panel
     ZIQ_TILE_LOAD(6, b, 128);
     ZIQ_TILE_LOAD(7, b + 32, 128);
-    for (int p = 0; p < P; ++p) {
-      const uint16_t* a = in.part[p] + row0 * kpad + kk;
-      ZIQ_TILE_LOAD(4, a, lda);
-      ZIQ_TILE_LOAD(5, a + 16 * kpad, lda);
+    const uint16_t* a = group + kk * 32 * P;  // this step's P x 2 tiles of 512 values
+    for (int p = 0; p < P; ++p, a += 1024) {
+      ZIQ_TILE_LOAD(4, a, 64);
+      ZIQ_TILE_LOAD(5, a + 512, 64);
       _tile_dpbf16ps(0, 4, 6);
       _tile_dpbf16ps(1, 4, 7);
       _tile_dpbf16ps(2, 5, 6);
@@ -213,10 +181,10 @@ __attribute__((target("amx-tile,amx-bf16"))) void amx_32x32(const GemmInput& in,
 // The four accumulator tiles to a 32 x 32 block of y (row stride ldy floats).
 __attribute__((target("amx-tile"))) void amx_store(float* y, int64_t ldy) {
   const long stride = long(ldy * sizeof(float));
-  _tile_stored(0, y, stride);
-  _tile_stored(1, y + 16, stride);
-  _tile_stored(2, y + 16 * ldy, stride);
-  _tile_stored(3, y + 16 * ldy + 16, stride);
+  ZIQ_TILE_STORE(0, y, stride);
+  ZIQ_TILE_STORE(1, y + 16, stride);
+  ZIQ_TILE_STORE(2, y + 16 * ldy, stride);
+  ZIQ_TILE_STORE(3, y + 16 * ldy + 16, stride);
 }
 
 // All rows of the input times a pair-packed weight block: 32-row groups outer, so a group of x
@@ -232,7 +200,7 @@ void drive_amx(const GemmInput& in, const uint16_t* packed, int64_t n, float* y,
     for (int64_t p = 0; p * 32 < n; ++p) {
       const int64_t cols = std::min<int64_t>(32, n - p * 32);
       float* dst = y + i * ldy + p * 32;
-      amx_32x32<P>(in, i, packed + p * panel);
+      amx_32x32<P>(in.tiles + i * in.kpad * P, in.kpad, packed + p * panel);
       if (rows == 32 && cols == 32) {
         amx_store(dst, ldy);
         continue;
@@ -417,6 +385,10 @@ void split_row(const float* x, int64_t k, int64_t kpad, int parts, uint16_t* con
 }
 
 #if defined(__x86_64__)
+// GCC 12's AVX-512 headers trip -W(maybe-)uninitialized on their own _mm512_undefined_* (GCC bug 105593).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 // The same, 16 values at a time (round to nearest even by integer arithmetic, as f32_to_bf16).
 __attribute__((target("avx512f,avx512bw"))) void split_row_avx512(const float* x, int64_t k, int64_t kpad,
                                                                   int parts, uint16_t* const* dst) {
@@ -435,6 +407,35 @@ __attribute__((target("avx512f,avx512bw"))) void split_row_avx512(const float* x
   uint16_t* rest[3] = {dst[0] + j, parts > 1 ? dst[1] + j : nullptr, parts > 2 ? dst[2] + j : nullptr};
   split_row(x + j, k - j, kpad - j, parts, rest);
 }
+
+// Lanes [0, n) of a vector, n clamped to [0, 16].
+inline __mmask16 lane_mask(int64_t n) { return n >= 16 ? 0xFFFF : n <= 0 ? 0 : __mmask16((1u << n) - 1); }
+
+// One row of x into the AMX tile layout (GemmInput::tiles): `dst` is the row's place in its
+// group's first tile (group + half * 512 + (row % 16) * 32); each step of 32 k is rounded to
+// bf16 by vcvtne2ps2bf16 (round to nearest even, as f32_to_bf16), the exact remainder goes on to
+// the next part. Past k: zeros. x == nullptr: a zero row.
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) void split_row_tiles(const float* x, int64_t k,
+                                                                             int64_t kpad, int parts,
+                                                                             uint16_t* dst) {
+  for (int64_t j = 0; j < kpad; j += 32, dst += 1024 * parts) {
+    __m512 v0 = _mm512_setzero_ps(), v1 = _mm512_setzero_ps();
+    if (x) {
+      v0 = _mm512_maskz_loadu_ps(lane_mask(k - j), x + j);
+      v1 = _mm512_maskz_loadu_ps(lane_mask(k - j - 16), x + std::min(j + 16, k));  // masked off past k
+    }
+    for (int p = 0; p < parts; ++p) {
+      const __m512i h = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(v1, v0));  // [bf16(v0), bf16(v1)]
+      _mm512_storeu_si512(dst + p * 1024, h);
+      if (p + 1 == parts) break;
+      const __m512i lo = _mm512_cvtepu16_epi32(_mm512_castsi512_si256(h));
+      const __m512i hi = _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(h, 1));
+      v0 = _mm512_sub_ps(v0, _mm512_castsi512_ps(_mm512_slli_epi32(lo, 16)));
+      v1 = _mm512_sub_ps(v1, _mm512_castsi512_ps(_mm512_slli_epi32(hi, 16)));
+    }
+  }
+}
+#pragma GCC diagnostic pop
 #endif
 
 }  // namespace
@@ -444,9 +445,22 @@ GemmInput prepare_gemm_input(GemmKernel kern, const float* x, int64_t m, int64_t
   GemmInput in{x, m, k};
   in.parts = parts_of(kern);
   if (in.parts == 0) return in;
-  const bool amx = is_amx(kern);
   in.kpad = padded_k(kern, k);
-  const int64_t rows = amx ? (m + 31) / 32 * 32 : m;  // AMX reads whole 16-row tiles
+#if defined(__x86_64__)
+  if (is_amx(kern)) {
+    const int64_t rows = (m + 31) / 32 * 32;  // whole groups of 32 rows
+    storage.resize(size_t(rows * in.kpad * in.parts));
+    in.tiles = storage.data();
+    parallel_for(size_t(rows), threads, [&](size_t b, size_t e) {
+      for (size_t i = b; i < e; ++i) {
+        uint16_t* dst = storage.data() + (i / 32) * 32 * in.kpad * in.parts + (i % 32 / 16) * 512 + (i % 16) * 32;
+        split_row_tiles(int64_t(i) < m ? x + i * k : nullptr, k, in.kpad, in.parts, dst);
+      }
+    }, 16);
+    return in;
+  }
+#endif
+  const int64_t rows = m;
   const size_t part_size = size_t(rows * in.kpad);
   storage.resize(in.parts * part_size);
   for (int p = 0; p < in.parts; ++p) in.part[p] = storage.data() + p * part_size;
@@ -470,11 +484,81 @@ GemmInput prepare_gemm_input(GemmKernel kern, const float* x, int64_t m, int64_t
   return in;
 }
 
+GemmInput gemm_input_tiles(GemmKernel kern, int64_t m, int64_t k, AlignedBuffer<uint16_t>& storage) {
+  if (!is_amx(kern)) internal_error("gemm_input_tiles: {} reads no tiles", gemm_kernel_name(kern));
+  GemmInput in{nullptr, m, k};
+  in.parts = parts_of(kern);
+  in.kpad = padded_k(kern, k);
+  storage.resize(size_t((m + 31) / 32 * 32 * in.kpad * in.parts));
+  in.tiles = storage.data();
+  return in;
+}
+
+#if defined(__x86_64__)
+namespace {
+template <int P>
+void silu_gate_amx(const GemmInput& in, const uint16_t* gate_packed, const uint16_t* up_packed,
+                   const float* bias_gate, const float* bias_up, int64_t first_col, int64_t n, const GemmInput& act,
+                   int64_t act_row) {
+  alignas(64) float g[32 * 32], u[32 * 32];
+  const int64_t panel = 32 * in.kpad, I = act.k;
+  const int64_t act_group = 32 * act.kpad * P;  // values per 32-row group of act
+  amx_configure();
+  for (int64_t i = 0; i < in.m; i += 32) {
+    const int64_t rows = std::min<int64_t>(32, in.m - i);
+    uint16_t* group = const_cast<uint16_t*>(act.tiles) + (act_row + i) / 32 * act_group;
+    for (int64_t p = first_col / 32; p * 32 < first_col + n; ++p) {
+      const uint16_t* a = in.tiles + i * in.kpad * P;
+      amx_32x32<P>(a, in.kpad, gate_packed + p * panel);
+      amx_store(g, 32);
+      amx_32x32<P>(a, in.kpad, up_packed + p * panel);
+      amx_store(u, 32);
+      const int64_t c0 = p * 32, cols = std::min<int64_t>(32, I - c0);
+      for (int64_t r = 0; r < 32; ++r) {
+        uint16_t* dst = group + p * 1024 * P + (r / 16) * 512 + (r % 16) * 32;
+        if (r >= rows) {
+          split_row_tiles(nullptr, 0, 32, P, dst);
+          continue;
+        }
+        float* gr = g + r * 32;
+        float* ur = u + r * 32;
+        for (int64_t c = 0; c < cols; ++c) {
+          if (bias_gate) gr[c] += bias_gate[c0 + c];
+          if (bias_up) ur[c] += bias_up[c0 + c];
+        }
+        silu_mul(gr, ur, 32);  // past I: silu(0) * 0 = 0, and split_row_tiles writes zeros there anyway
+        split_row_tiles(gr, cols, 32, P, dst);
+      }
+    }
+  }
+  amx_release();
+}
+}  // namespace
+#endif
+
+void gemm_silu_gate_packed(GemmKernel kern, const GemmInput& in, const uint16_t* gate_packed,
+                           const uint16_t* up_packed, const float* bias_gate, const float* bias_up,
+                           int64_t first_col, int64_t n, const GemmInput& act, int64_t act_row) {
+#if defined(__x86_64__)
+  if (first_col % 32 || act_row % 32 || act.parts != in.parts || !act.tiles)
+    internal_error("gemm_silu_gate_packed: column {} row {}", first_col, act_row);
+  const uint16_t* gp = gate_packed;
+  const uint16_t* upp = up_packed;
+  if (kern == GemmKernel::amx_bf16x3)
+    return silu_gate_amx<3>(in, gp, upp, bias_gate, bias_up, first_col, n, act, act_row);
+  if (kern == GemmKernel::amx_bf16)
+    return silu_gate_amx<1>(in, gp, upp, bias_gate, bias_up, first_col, n, act, act_row);
+#endif
+  internal_error("gemm_silu_gate_packed: {} is not an AMX kernel", gemm_kernel_name(kern));
+}
+
 GemmInput gemm_input_rows(const GemmInput& in, int64_t r0, int64_t m) {
   GemmInput out = in;
   out.x = in.x + r0 * in.k;
   out.m = m;
-  for (int p = 0; p < in.parts; ++p) out.part[p] = in.part[p] + r0 * in.kpad;
+  for (int p = 0; p < in.parts; ++p)
+    if (in.part[p]) out.part[p] = in.part[p] + r0 * in.kpad;
+  if (in.tiles) out.tiles = in.tiles + r0 * in.kpad * in.parts;  // r0: a multiple of 32
   return out;
 }
 

@@ -59,11 +59,15 @@ struct GemmInput {
   const float* x = nullptr;
   int64_t m = 0, k = 0;
   // bf16 kernels only: x as a sum of `parts` bf16 matrices (part[0] = bf16(x), part[1] = bf16 of
-  // the remainder, ...), rows of kpad values (k rounded up to even, or to 32 for AMX, zero-filled);
-  // AMX kernels also get zero rows up to a multiple of 32.
+  // the remainder, ...), rows of kpad values (k rounded up to even, or to 32 for AMX, zero-filled).
   int64_t kpad = 0;
   int parts = 0;
-  const uint16_t* part[3] = {nullptr, nullptr, nullptr};
+  const uint16_t* part[3] = {nullptr, nullptr, nullptr};  // avx512bf16 kernels: row-major parts
+  // AMX kernels: the parts in the order the tile unit reads them, so each tile load is 1 KB in a
+  // row (row-major parts cost ~30% of the tile rate: strided rows, set conflicts). Per group of 32
+  // rows (zero rows past m), per step of 32 k, per part, per half (rows 0-15, 16-31): a tile of
+  // 16 rows x 32 bf16. A group takes 32 * kpad * parts values.
+  const uint16_t* tiles = nullptr;
 };
 // Fills the bf16 parts (storage owned by the caller) when the kernel needs them, on `threads`.
 GemmInput prepare_gemm_input(GemmKernel kern, const float* x, int64_t m, int64_t k,
@@ -84,11 +88,31 @@ void pack_weight_panels(GemmKernel kern, const uint16_t* w, int64_t rows, int64_
 void gemm_block_packed(GemmKernel kern, const GemmInput& in, const uint16_t* packed, int64_t first_row, int64_t n,
                        float* y, int64_t ldy);
 
+// The gated MLP's inner step on AMX, fused so the [m, I] activations never exist in f32:
+// act = silu(x gate^T + bias_gate) * (x up^T + bias_up) for the rows of `in` and columns
+// [first_col, first_col + n) (first_col a multiple of 32) of the prepacked gate and up matrices
+// (both [I, k]), split into bf16 parts straight into the tile layout of `act`, the down
+// projection's input (from gemm_input_tiles(kern, rows, I)); `act_row` is the act row that in's
+// first row lands on (a multiple of 32). Biases may be null. Same values as the unfused steps.
+void gemm_silu_gate_packed(GemmKernel kern, const GemmInput& in, const uint16_t* gate_packed,
+                           const uint16_t* up_packed, const float* bias_gate, const float* bias_up,
+                           int64_t first_col, int64_t n, const GemmInput& act, int64_t act_row);
+// An AMX input of m rows and k columns in the tile layout, storage sized, tiles left to the caller.
+GemmInput gemm_input_tiles(GemmKernel kern, int64_t m, int64_t k, AlignedBuffer<uint16_t>& storage);
+
 // y[i, j] for rows i < m, columns j < n of this weight block (w points at its first row, rows of
 // k values, bf16 when w_bf16 else f32); y has row stride ldy. Single-threaded: the caller runs
 // blocks on its threads. `scratch` is reused between calls.
 void gemm_block(GemmKernel kern, const GemmInput& in, const void* w, bool w_bf16, int64_t n, float* y,
                 int64_t ldy, std::vector<float>& scratch);
+
+// Round to nearest even, as the hardware conversion does (inputs here are finite).
+inline uint16_t f32_to_bf16(float f) {
+  uint32_t u;
+  __builtin_memcpy(&u, &f, 4);
+  u += 0x7FFF + ((u >> 16) & 1);
+  return static_cast<uint16_t>(u >> 16);
+}
 
 inline float bf16_to_f32(uint16_t b) {
   uint32_t u = uint32_t(b) << 16;
