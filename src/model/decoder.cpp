@@ -154,8 +154,7 @@ class Decoder final : public LanguageModel {
       const int64_t n = r.length - 1, offset = int64_t(ids.size());
       seqs.push_back({offset, n});
       ids.insert(ids.end(), r.tokens, r.tokens + n);
-      // transformers sizes dynamic rope by the input it runs, which in the reference is the whole window.
-      rope_tables(rope_inv_freq(c_, r.length), n, cos, sin);
+      append_rope(r.length, n, cos, sin);
       for (int64_t j = r.score_begin; j < r.length; ++j) {
         score_rows.push_back(offset + j - 1);
         targets.push_back(r.tokens[j]);
@@ -176,6 +175,31 @@ class Decoder final : public LanguageModel {
   }
 
  private:
+  // The rope tables of positions [0, n) of a window of `length` tokens, appended to cos and sin.
+  // transformers sizes dynamic rope by the input it runs, which in the reference is the whole
+  // window; for every other rope the frequencies do not depend on it, and the tables computed
+  // once (in double, per position) are copied.
+  void append_rope(int64_t length, int64_t n, std::vector<float>& cos, std::vector<float>& sin) {
+    const std::vector<float> inv = rope_inv_freq(c_, length);
+    const int64_t half = int64_t(inv.size());
+    if (inv != rope_inv_ || rope_positions_ < n) {
+      rope_inv_ = inv;
+      rope_cos_.clear();
+      rope_sin_.clear();
+      rope_tables(inv, n, rope_cos_, rope_sin_);
+      rope_positions_ = n;
+    }
+    cos.insert(cos.end(), rope_cos_.begin(), rope_cos_.begin() + n * half);
+    sin.insert(sin.end(), rope_sin_.begin(), rope_sin_.begin() + n * half);
+  }
+
+  // A work buffer of at least n floats, kept between calls (allocating and zero-filling the
+  // activations anew for every batch cost a small model as much as some of its stages).
+  static float* buffer(std::vector<float>& b, int64_t n) {
+    if (b.size() < size_t(n)) b.resize(size_t(n));
+    return b.data();
+  }
+
   void forward(const std::vector<int32_t>& ids, const std::vector<backend::SeqSpan>& seqs,
                const std::vector<float>& cos, const std::vector<float>& sin, const std::vector<int64_t>& score_rows,
                const std::vector<int32_t>& targets, std::vector<double>& lp) {
@@ -185,47 +209,53 @@ class Decoder final : public LanguageModel {
     const float eps = float(c_.rms_norm_eps), scale = float(1.0 / std::sqrt(double(D)));
     constexpr int64_t kMlpRows = 2048;  // bounds the [rows, intermediate] buffers
     const int64_t mlp_rows = std::min(M, kMlpRows);
-    std::vector<float> h(M * H), x(M * H), q(M * q_dim), k(M * kv_dim), v(M * kv_dim), att(M * q_dim);
+    float* h = buffer(h_, M * H);
+    float* x = buffer(x_, M * H);
+    float* q = buffer(q_, M * q_dim);
+    float* k = buffer(k_, M * kv_dim);
+    float* v = buffer(v_, M * kv_dim);
+    float* att = buffer(att_, M * q_dim);
     // Not zero-filled: a backend that fuses the MLP never touches (so never maps) it.
-    const std::unique_ptr<float[]> mlp_scratch(new float[2 * mlp_rows * I]);
+    if (mlp_scratch_size_ < 2 * mlp_rows * I) {
+      mlp_scratch_.reset(new float[2 * mlp_rows * I]);
+      mlp_scratch_size_ = 2 * mlp_rows * I;
+    }
     using St = StageTimes;
-    times_.time(St::embed, [&] { be.embed(embed_, ids.data(), M, h.data()); });
+    times_.time(St::embed, [&] { be.embed(embed_, ids.data(), M, h); });
     for (size_t l = 0; l < layers_.size(); ++l) {
       const Layer& L = layers_[l];
-      times_.time(St::norm, [&] { be.rmsnorm(h.data(), L.attn_norm.data(), M, H, eps, x.data()); });
+      times_.time(St::norm, [&] { be.rmsnorm(h, L.attn_norm.data(), M, H, eps, x); });
       times_.time(St::qkv, [&] {
-        const backend::Backend::Product qkv[] = {
-            {&L.q, opt(L.bq), q.data()}, {&L.k, opt(L.bk), k.data()}, {&L.v, opt(L.bv), v.data()}};
-        be.matmul_many(x.data(), M, qkv);
+        const backend::Backend::Product qkv[] = {{&L.q, opt(L.bq), q}, {&L.k, opt(L.bk), k}, {&L.v, opt(L.bv), v}};
+        be.matmul_many(x, M, qkv);
       });
       times_.time(St::rope, [&] {
-        be.rope(q.data(), M, c_.n_heads, D, cos.data(), sin.data());
-        be.rope(k.data(), M, c_.n_kv_heads, D, cos.data(), sin.data());
+        be.rope(q, M, c_.n_heads, D, cos.data(), sin.data());
+        be.rope(k, M, c_.n_kv_heads, D, cos.data(), sin.data());
       });
       times_.time(St::attention, [&] {
-        be.attention(q.data(), k.data(), v.data(), att.data(), seqs, c_.n_heads, c_.n_kv_heads, D, scale,
-                     spec_.window[l]);
+        be.attention(q, k, v, att, seqs, c_.n_heads, c_.n_kv_heads, D, scale, spec_.window[l]);
       });
-      times_.time(St::out_proj, [&] { be.matmul(att.data(), M, L.o, opt(L.bo), x.data()); });
-      times_.time(St::residual, [&] { be.add(h.data(), x.data(), M * H); });
-      times_.time(St::norm, [&] { be.rmsnorm(h.data(), L.mlp_norm.data(), M, H, eps, x.data()); });
+      times_.time(St::out_proj, [&] { be.matmul(att, M, L.o, opt(L.bo), x); });
+      times_.time(St::residual, [&] { be.add(h, x, M * H); });
+      times_.time(St::norm, [&] { be.rmsnorm(h, L.mlp_norm.data(), M, H, eps, x); });
       times_.time(St::mlp, [&] {
         const backend::Backend::Mlp mlp{&L.gate, &L.up, &L.down, opt(L.bgate), opt(L.bup), opt(L.bdown)};
         // In place: rows [r0, r0 + n) of x are not read again once their output is written.
         for (int64_t r0 = 0; r0 < M; r0 += kMlpRows)
-          be.gated_mlp(x.data() + r0 * H, std::min(kMlpRows, M - r0), mlp, x.data() + r0 * H, mlp_scratch.get());
+          be.gated_mlp(x + r0 * H, std::min(kMlpRows, M - r0), mlp, x + r0 * H, mlp_scratch_.get());
       });
-      times_.time(St::residual, [&] { be.add(h.data(), x.data(), M * H); });
+      times_.time(St::residual, [&] { be.add(h, x, M * H); });
     }
     // Only the rows that predict scored targets go through the final norm and the head.
     const int64_t S = int64_t(score_rows.size());
     if (S == 0) return;
-    std::vector<float> hs(S * H), hn(S * H);
-    for (int64_t i = 0; i < S; ++i)
-      std::memcpy(hs.data() + i * H, h.data() + score_rows[i] * H, H * sizeof(float));
+    float* hs = buffer(hs_, S * H);
+    float* hn = buffer(hn_, S * H);
+    for (int64_t i = 0; i < S; ++i) std::memcpy(hs + i * H, h + score_rows[i] * H, H * sizeof(float));
     times_.time(St::head, [&] {
-      be.rmsnorm(hs.data(), final_norm_.data(), S, H, eps, hn.data());
-      be.logprobs(hn.data(), S, head_, targets.data(), lp.data());
+      be.rmsnorm(hs, final_norm_.data(), S, H, eps, hn);
+      be.logprobs(hn, S, head_, targets.data(), lp.data());
     });
   }
 
@@ -257,6 +287,11 @@ class Decoder final : public LanguageModel {
   std::vector<Layer> layers_;
   std::vector<float> final_norm_;
   StageTimes times_;
+  std::vector<float> rope_inv_, rope_cos_, rope_sin_;  // append_rope's tables
+  int64_t rope_positions_ = 0;
+  std::vector<float> h_, x_, q_, k_, v_, att_, hs_, hn_;  // forward's activations
+  std::unique_ptr<float[]> mlp_scratch_;
+  int64_t mlp_scratch_size_ = 0;
 };
 
 }  // namespace
