@@ -99,7 +99,9 @@ class CpuBackend final : public Backend {
     const int64_t I = gate.rows;
     const cpu::GemmInput in = prepare(x, m, gate.cols, true);
     const cpu::GemmInput act = cpu::gemm_input_tiles(kernel_, m, I, act_tiles_);
-    TilePlan plan = plan_tiles(m, 2 * I, gate.cols, in.parts, true);  // gate and up columns go together
+    // Planned as one product of 2I columns (a task computes gate and up for the same columns), so
+    // each task takes half the columns that plan gives it.
+    TilePlan plan = plan_tiles(m, 2 * I, gate.cols, in.parts, true);
     plan.nb = std::max<int64_t>(32, plan.nb / 64 * 32);
     plan.col_blocks = (I + plan.nb - 1) / plan.nb;
     const uint16_t* gp = packed_weight(gate);
@@ -107,8 +109,8 @@ class CpuBackend final : public Backend {
     run_workers(plan.col_blocks * plan.row_blocks, [&](int, int64_t t) {
       const int64_t j0 = t / plan.row_blocks * plan.nb, cols = std::min(plan.nb, I - j0);
       const int64_t r0 = t % plan.row_blocks * plan.mb, rows = std::min(plan.mb, m - r0);
-      cpu::gemm_silu_gate_packed(kernel_, cpu::gemm_input_rows(in, r0, rows), gp, upp, mlp.bgate, mlp.bup, j0, cols,
-                                 act, r0);
+      cpu::gemm_silu_gate_packed(kernel_, cpu::gemm_input_rows(in, r0, rows), gp, upp, mlp.bgate, mlp.bup, j0, cols, I,
+                                 act_tiles_.data(), r0);
     });
     const Product p{&down, mlp.bdown, y};
     run_products(act, std::span(&p, 1));

@@ -498,15 +498,15 @@ GemmInput gemm_input_tiles(GemmKernel kern, int64_t m, int64_t k, AlignedBuffer<
 namespace {
 template <int P>
 void silu_gate_amx(const GemmInput& in, const uint16_t* gate_packed, const uint16_t* up_packed,
-                   const float* bias_gate, const float* bias_up, int64_t first_col, int64_t n, const GemmInput& act,
-                   int64_t act_row) {
+                   const float* bias_gate, const float* bias_up, int64_t first_col, int64_t n, int64_t I,
+                   uint16_t* act_tiles, int64_t act_row) {
   alignas(64) float g[32 * 32], u[32 * 32];
-  const int64_t panel = 32 * in.kpad, I = act.k;
-  const int64_t act_group = 32 * act.kpad * P;  // values per 32-row group of act
+  const int64_t panel = 32 * in.kpad;
+  const int64_t act_kpad = (I + 31) / 32 * 32, act_group = 32 * act_kpad * P;  // values per 32 rows of act
   amx_configure();
   for (int64_t i = 0; i < in.m; i += 32) {
     const int64_t rows = std::min<int64_t>(32, in.m - i);
-    uint16_t* group = const_cast<uint16_t*>(act.tiles) + (act_row + i) / 32 * act_group;
+    uint16_t* group = act_tiles + (act_row + i) / 32 * act_group;
     for (int64_t p = first_col / 32; p * 32 < first_col + n; ++p) {
       const uint16_t* a = in.tiles + i * in.kpad * P;
       amx_32x32<P>(a, in.kpad, gate_packed + p * panel);
@@ -515,7 +515,7 @@ void silu_gate_amx(const GemmInput& in, const uint16_t* gate_packed, const uint1
       amx_store(u, 32);
       const int64_t c0 = p * 32, cols = std::min<int64_t>(32, I - c0);
       for (int64_t r = 0; r < 32; ++r) {
-        uint16_t* dst = group + p * 1024 * P + (r / 16) * 512 + (r % 16) * 32;
+        uint16_t* dst = group + p * 1024 * P + (r / 16) * 512 + (r % 16) * 32;  // step p of act's k
         if (r >= rows) {
           split_row_tiles(nullptr, 0, 32, P, dst);
           continue;
@@ -538,16 +538,13 @@ void silu_gate_amx(const GemmInput& in, const uint16_t* gate_packed, const uint1
 
 void gemm_silu_gate_packed(GemmKernel kern, const GemmInput& in, const uint16_t* gate_packed,
                            const uint16_t* up_packed, const float* bias_gate, const float* bias_up,
-                           int64_t first_col, int64_t n, const GemmInput& act, int64_t act_row) {
+                           int64_t first_col, int64_t n, int64_t I, uint16_t* act_tiles, int64_t act_row) {
 #if defined(__x86_64__)
-  if (first_col % 32 || act_row % 32 || act.parts != in.parts || !act.tiles)
-    internal_error("gemm_silu_gate_packed: column {} row {}", first_col, act_row);
-  const uint16_t* gp = gate_packed;
-  const uint16_t* upp = up_packed;
+  if (first_col % 32 || act_row % 32) internal_error("gemm_silu_gate_packed: column {} row {}", first_col, act_row);
   if (kern == GemmKernel::amx_bf16x3)
-    return silu_gate_amx<3>(in, gp, upp, bias_gate, bias_up, first_col, n, act, act_row);
+    return silu_gate_amx<3>(in, gate_packed, up_packed, bias_gate, bias_up, first_col, n, I, act_tiles, act_row);
   if (kern == GemmKernel::amx_bf16)
-    return silu_gate_amx<1>(in, gp, upp, bias_gate, bias_up, first_col, n, act, act_row);
+    return silu_gate_amx<1>(in, gate_packed, up_packed, bias_gate, bias_up, first_col, n, I, act_tiles, act_row);
 #endif
   internal_error("gemm_silu_gate_packed: {} is not an AMX kernel", gemm_kernel_name(kern));
 }

@@ -91,12 +91,13 @@ void gemm_block_packed(GemmKernel kern, const GemmInput& in, const uint16_t* pac
 // The gated MLP's inner step on AMX, fused so the [m, I] activations never exist in f32:
 // act = silu(x gate^T + bias_gate) * (x up^T + bias_up) for the rows of `in` and columns
 // [first_col, first_col + n) (first_col a multiple of 32) of the prepacked gate and up matrices
-// (both [I, k]), split into bf16 parts straight into the tile layout of `act`, the down
-// projection's input (from gemm_input_tiles(kern, rows, I)); `act_row` is the act row that in's
-// first row lands on (a multiple of 32). Biases may be null. Same values as the unfused steps.
+// (both [I, k]), split into bf16 parts straight into `act_tiles`: the tile layout of the down
+// projection's input, an [m, I] GemmInput from gemm_input_tiles; `act_row` is the act row that
+// in's first row lands on (a multiple of 32). Biases may be null. Same values as the steps one
+// by one (products, bias, silu_mul, prepare_gemm_input).
 void gemm_silu_gate_packed(GemmKernel kern, const GemmInput& in, const uint16_t* gate_packed,
                            const uint16_t* up_packed, const float* bias_gate, const float* bias_up,
-                           int64_t first_col, int64_t n, const GemmInput& act, int64_t act_row);
+                           int64_t first_col, int64_t n, int64_t I, uint16_t* act_tiles, int64_t act_row);
 // An AMX input of m rows and k columns in the tile layout, storage sized, tiles left to the caller.
 GemmInput gemm_input_tiles(GemmKernel kern, int64_t m, int64_t k, AlignedBuffer<uint16_t>& storage);
 
