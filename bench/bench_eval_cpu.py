@@ -11,7 +11,8 @@ Models:
   qwen2    a Qwen2-0.5B-shaped model with random weights made here with transformers (bf16
            safetensors cached in --cache, never committed).
 Both sides run twice: ziq in its default float32 arithmetic and with --precision bf16 (bf16
-matrix-product inputs, float32 accumulation), transformers in float32 and in bfloat16. Ratios are
+inputs to matrix products and, on AMX CPUs, to attention; float32 accumulation), transformers in
+float32 and in bfloat16. Ratios are
 printed at equal precision and against the faster transformers run; each ziq line names its
 matrix-product kernel (src/backend/cpu/gemm.h: on a CPU with AMX, amx-bf16x3 is float32-exact).
 

@@ -41,8 +41,9 @@ struct LoadOptions {
   std::string backend = "cpu";  // "cpu" (later "cuda")
   int threads = 0;              // 0 = all cores
   // "f32": float32 arithmetic throughout, equal to transformers' float32 forward (the default).
-  // "bf16": matrix-product inputs rounded to bf16 (float32 accumulation), about twice as fast on
-  // CPUs with AVX-512 BF16; log-probabilities move by ~1e-2, as in a bfloat16 transformers run.
+  // "bf16": matrix-product inputs rounded to bf16 (float32 accumulation), and on AMX CPUs the
+  // attention's q, k, v and softmax weights too; about twice as fast on CPUs with AVX-512 BF16 or
+  // AMX; log-probabilities move by ~1e-2, as in a bfloat16 transformers run.
   std::string precision = "f32";
 };
 
