@@ -349,40 +349,51 @@ __attribute__((target("amx-tile,amx-bf16"))) void amx_pv(float* o, int64_t ld, c
 }
 
 // Row i of the tile sees keys [a[i], b[i]) of the block (scores s). Updates the running max m and
-// sum l, rescales o's row by exp(m_old - m), and writes the weights exp(scale * s - m) as bf16
-// into the two P tiles (zero outside the range).
+// the sum l (kLanes partial sums per row, added up at the end), rescales o's row by
+// exp(m_old - m), and writes the weights exp(scale * s - m) as bf16 into the two P tiles (zero
+// outside the range). Two passes, as softmax_tile: the rows' maxima, then all 16 alphas from one
+// exp16 and the weights.
 __attribute__((target("avx512f,avx512bw,avx512bf16"))) void amx_softmax(const float* s, const int* a, const int* b,
                                                                         float scale, float* m, float* l, float* o,
                                                                         int64_t ld, uint16_t* p) {
   const __m512 vscale = _mm512_set1_ps(scale);
+  alignas(64) float mx[kAmxRows], shift[kAmxRows], alpha[kAmxRows];
   for (int i = 0; i < kAmxRows; ++i) {
-    const float* si = s + i * kKeys;
-    __m512 e[4];
-    float alpha = 1.0f;
+    mx[i] = m[i];
     if (a[i] < b[i]) {
+      const float* si = s + i * kKeys;
       __m512 vmax = _mm512_set1_ps(kNegInf);
       for (int c = 0; c < 4; ++c)
         vmax = _mm512_mask_max_ps(vmax, lane_range(a[i] - 16 * c, b[i] - 16 * c), vmax, _mm512_loadu_ps(si + 16 * c));
-      const float mx = std::max(m[i], scale * _mm512_reduce_max_ps(vmax));
-      if (mx != m[i]) alpha = m[i] == kNegInf ? 0.0f : std::exp(m[i] - mx);
-      const __m512 vmx = _mm512_set1_ps(mx);
+      mx[i] = std::max(m[i], scale * _mm512_reduce_max_ps(vmax));
+    }
+    shift[i] = mx[i] == m[i] ? 0.0f : m[i] - mx[i];  // alpha 1 when the max stays, 0 from -inf
+  }
+  _mm512_store_ps(alpha, exp_or_zero(0xFFFF, _mm512_load_ps(shift)));
+  for (int i = 0; i < kAmxRows; ++i) {
+    __m512 e[4];
+    if (a[i] < b[i]) {
+      const float* si = s + i * kKeys;
+      const __m512 vmx = _mm512_set1_ps(mx[i]);
       __m512 sum = _mm512_setzero_ps();
       for (int c = 0; c < 4; ++c) {
         e[c] = exp_or_zero(lane_range(a[i] - 16 * c, b[i] - 16 * c),
                            _mm512_fmsub_ps(_mm512_loadu_ps(si + 16 * c), vscale, vmx));
         sum = _mm512_add_ps(sum, e[c]);
       }
-      l[i] = l[i] * alpha + _mm512_reduce_add_ps(sum);
-      m[i] = mx;
+      float* li = l + i * kLanes;
+      _mm512_storeu_ps(li, _mm512_fmadd_ps(_mm512_loadu_ps(li), _mm512_set1_ps(alpha[i]), sum));
+      m[i] = mx[i];
     } else {
       for (int c = 0; c < 4; ++c) e[c] = _mm512_setzero_ps();
     }
     for (int ks = 0; ks < 2; ++ks)
       _mm512_storeu_si512(p + ks * 512 + i * 32,
                           reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(e[2 * ks + 1], e[2 * ks])));
-    if (alpha != 1.0f) {
-      const __m512 va = _mm512_set1_ps(alpha);
-      for (int64_t d = 0; d < ld; d += 16) _mm512_storeu_ps(o + i * ld + d, _mm512_mul_ps(_mm512_loadu_ps(o + i * ld + d), va));
+    if (alpha[i] != 1.0f) {
+      const __m512 va = _mm512_set1_ps(alpha[i]);
+      for (int64_t d = 0; d < ld; d += 16)
+        _mm512_storeu_ps(o + i * ld + d, _mm512_mul_ps(_mm512_loadu_ps(o + i * ld + d), va));
     }
   }
 }
@@ -462,13 +473,13 @@ void Attention::run_amx(int64_t task, std::vector<float>& scratch) const {
   const SeqSpan& sp = seqs_[t.seq];
   const int64_t group = a_.n_heads / a_.n_kv_heads, hd = a_.head_dim, dsteps = hd / 32, chunks = hd / 16;
   const int64_t ldq = a_.n_heads * hd, rows = (t.q1 - t.q0) * group;
-  // o [16][hd], s [16][64], m, l [16], then bf16: q tiles (hd/32 x 512), p tiles (2 x 512).
-  scratch.resize(size_t(kAmxRows * hd + kAmxRows * kKeys + 2 * kAmxRows + (hd / 32 * 512 + 1024) / 2 + 16));
+  // o [16][hd], s [16][64], m [16], l [16][kLanes], then bf16: q tiles (hd/32 x 512), p tiles (2 x 512).
+  scratch.resize(size_t(kAmxRows * (hd + kKeys + 1 + kLanes) + (hd / 32 * 512 + 1024) / 2 + 16));
   float* o = scratch.data();
   float* s = o + kAmxRows * hd;
   float* m = s + kAmxRows * kKeys;
   float* l = m + kAmxRows;
-  uint16_t* qt = reinterpret_cast<uint16_t*>(l + kAmxRows);
+  uint16_t* qt = reinterpret_cast<uint16_t*>(l + kAmxRows * kLanes);
   uint16_t* pt = qt + dsteps * 512;
   auto first_key = [&](int64_t i) { return a_.window > 0 ? std::max<int64_t>(0, i - a_.window + 1) : 0; };
   auto q_row = [&](int64_t r) { return (sp.offset + t.q0 + r / group) * ldq + (t.kv_head * group + r % group) * hd; };
@@ -490,7 +501,7 @@ void Attention::run_amx(int64_t task, std::vector<float>& scratch) const {
     }
     std::fill(o, o + kAmxRows * hd, 0.0f);
     std::fill(m, m + kAmxRows, kNegInf);
-    std::fill(l, l + kAmxRows, 0.0f);
+    std::fill(l, l + kAmxRows * kLanes, 0.0f);
     for (int64_t blk = lo / kKeys; blk * kKeys < hi; ++blk) {
       const int64_t kb0 = blk * kKeys;
       const uint16_t* kt = kv16_.data() + kv16_offset(t.seq, blk, t.kv_head);
@@ -507,7 +518,9 @@ void Attention::run_amx(int64_t task, std::vector<float>& scratch) const {
       if (c < chunks) amx_pv<2>(o, hd, pt, vt, chunks, c);  // head_dim 32 mod 64
     }
     for (int i = 0; i < nr; ++i) {
-      const float inv = 1.0f / l[i];
+      float sum = 0;
+      for (int lane = 0; lane < kLanes; ++lane) sum += l[i * kLanes + lane];
+      const float inv = 1.0f / sum;
       float* dst = a_.out + q_row(r0 + i);
       for (int64_t d = 0; d < hd; ++d) dst[d] = o[i * hd + d] * inv;
     }
