@@ -69,4 +69,35 @@ TEST(Gemm, KernelsMatchDoubleReference) {
   }
 }
 
+// The AMX kernels' input layout as gemm.h states it (GemmInput::tiles), element by element: x split
+// into bf16 parts (each the rounding of what the earlier parts left), per group of 32 rows, step of
+// 32 k, part and half a tile of 16 rows x 32 values, zeros past m and k. Filling it needs
+// AVX-512 BF16, not the tile unit, so it runs wherever that is (the CI machine too).
+TEST(Gemm, AmxInputTileLayout) {
+  if (!cpu_has_avx512_bf16()) GTEST_SKIP() << "no AVX-512 BF16 on this CPU";
+  const int64_t m = 37, k = 70, kpad = 96, rows = 64;
+  std::mt19937 rng(11);
+  std::normal_distribution<float> dist;
+  std::vector<float> x(m * k);
+  for (float& v : x) v = dist(rng);
+  for (auto [kern, parts] : {std::pair{GemmKernel::amx_bf16x3, 3}, {GemmKernel::amx_bf16, 1}}) {
+    ziq::AlignedBuffer<uint16_t> storage;
+    const GemmInput in = prepare_gemm_input(kern, x.data(), m, k, storage, 2);
+    ASSERT_EQ(in.kpad, kpad);
+    ASSERT_EQ(in.parts, parts);
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < kpad; ++j) {
+        float rest = i < m && j < k ? x[i * k + j] : 0.0f;
+        for (int p = 0; p < parts; ++p) {
+          const uint16_t want = f32_to_bf16(rest);
+          rest -= bf16_to_f32(want);
+          const int64_t at = i / 32 * 32 * kpad * parts + (j / 32 * parts + p) * 1024 + i % 32 / 16 * 512 +
+                             i % 16 * 32 + j % 32;
+          ASSERT_EQ(in.tiles[at], want) << gemm_kernel_name(kern) << " row " << i << " column " << j << " part " << p;
+        }
+      }
+    EXPECT_EQ(gemm_input_rows(in, 32, m - 32).tiles, in.tiles + 32 * kpad * parts);
+  }
+}
+
 }  // namespace

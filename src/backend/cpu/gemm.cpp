@@ -360,6 +360,13 @@ namespace {
 // to whole 32-value AMX tile rows.
 int64_t padded_k(GemmKernel kern, int64_t k) { return is_amx(kern) ? (k + 31) / 32 * 32 : (k + 1) / 2 * 2; }
 
+// Where row `row` of an AMX input (GemmInput::tiles, rows of kpad values in `parts` parts) starts:
+// its group of 32 rows, the half (rows 0-15 or 16-31) and its row in that half's first tile. The
+// row's later tiles follow every 512 values (parts, then steps of 32 k: 1024 * parts per step).
+int64_t tile_row_offset(int64_t row, int64_t kpad, int parts) {
+  return row / 32 * 32 * kpad * parts + row % 32 / 16 * 512 + row % 16 * 32;
+}
+
 int parts_of(GemmKernel k) {
   switch (k) {
     case GemmKernel::avx512bf16: return 2;
@@ -448,16 +455,15 @@ GemmInput prepare_gemm_input(GemmKernel kern, const float* x, int64_t m, int64_t
   in.kpad = padded_k(kern, k);
 #if defined(__x86_64__)
   if (is_amx(kern)) {
-    const int64_t rows = (m + 31) / 32 * 32;  // whole groups of 32 rows
-    storage.resize(size_t(rows * in.kpad * in.parts));
-    in.tiles = storage.data();
+    GemmInput tiled = gemm_input_tiles(kern, m, k, storage);
+    tiled.x = x;
+    const int64_t rows = (m + 31) / 32 * 32;  // whole groups of 32 rows, zero past m
     parallel_for(size_t(rows), threads, [&](size_t b, size_t e) {
-      for (size_t i = b; i < e; ++i) {
-        uint16_t* dst = storage.data() + (i / 32) * 32 * in.kpad * in.parts + (i % 32 / 16) * 512 + (i % 16) * 32;
-        split_row_tiles(int64_t(i) < m ? x + i * k : nullptr, k, in.kpad, in.parts, dst);
-      }
+      for (size_t i = b; i < e; ++i)
+        split_row_tiles(int64_t(i) < m ? x + i * k : nullptr, k, tiled.kpad, tiled.parts,
+                        storage.data() + tile_row_offset(int64_t(i), tiled.kpad, tiled.parts));
     }, 16);
-    return in;
+    return tiled;
   }
 #endif
   const int64_t rows = m;
@@ -499,14 +505,12 @@ namespace {
 template <int P>
 void silu_gate_amx(const GemmInput& in, const uint16_t* gate_packed, const uint16_t* up_packed,
                    const float* bias_gate, const float* bias_up, int64_t first_col, int64_t n, int64_t I,
-                   uint16_t* act_tiles, int64_t act_row) {
+                   int64_t act_kpad, uint16_t* act_tiles, int64_t act_row) {
   alignas(64) float g[32 * 32], u[32 * 32];
   const int64_t panel = 32 * in.kpad;
-  const int64_t act_kpad = (I + 31) / 32 * 32, act_group = 32 * act_kpad * P;  // values per 32 rows of act
   amx_configure();
   for (int64_t i = 0; i < in.m; i += 32) {
     const int64_t rows = std::min<int64_t>(32, in.m - i);
-    uint16_t* group = act_tiles + (act_row + i) / 32 * act_group;
     for (int64_t p = first_col / 32; p * 32 < first_col + n; ++p) {
       const uint16_t* a = in.tiles + i * in.kpad * P;
       amx_32x32<P>(a, in.kpad, gate_packed + p * panel);
@@ -515,7 +519,7 @@ void silu_gate_amx(const GemmInput& in, const uint16_t* gate_packed, const uint1
       amx_store(u, 32);
       const int64_t c0 = p * 32, cols = std::min<int64_t>(32, I - c0);
       for (int64_t r = 0; r < 32; ++r) {
-        uint16_t* dst = group + p * 1024 * P + (r / 16) * 512 + (r % 16) * 32;  // step p of act's k
+        uint16_t* dst = act_tiles + tile_row_offset(act_row + i + r, act_kpad, P) + p * 1024 * P;  // step p of act's k
         if (r >= rows) {
           split_row_tiles(nullptr, 0, 32, P, dst);
           continue;
@@ -541,10 +545,13 @@ void gemm_silu_gate_packed(GemmKernel kern, const GemmInput& in, const uint16_t*
                            int64_t first_col, int64_t n, int64_t I, uint16_t* act_tiles, int64_t act_row) {
 #if defined(__x86_64__)
   if (first_col % 32 || act_row % 32) internal_error("gemm_silu_gate_packed: column {} row {}", first_col, act_row);
+  const int64_t act_kpad = padded_k(kern, I);
   if (kern == GemmKernel::amx_bf16x3)
-    return silu_gate_amx<3>(in, gate_packed, up_packed, bias_gate, bias_up, first_col, n, I, act_tiles, act_row);
+    return silu_gate_amx<3>(in, gate_packed, up_packed, bias_gate, bias_up, first_col, n, I, act_kpad, act_tiles,
+                            act_row);
   if (kern == GemmKernel::amx_bf16)
-    return silu_gate_amx<1>(in, gate_packed, up_packed, bias_gate, bias_up, first_col, n, I, act_tiles, act_row);
+    return silu_gate_amx<1>(in, gate_packed, up_packed, bias_gate, bias_up, first_col, n, I, act_kpad, act_tiles,
+                            act_row);
 #endif
   internal_error("gemm_silu_gate_packed: {} is not an AMX kernel", gemm_kernel_name(kern));
 }

@@ -64,7 +64,8 @@ struct GemmInput {
   int parts = 0;
   const uint16_t* part[3] = {nullptr, nullptr, nullptr};  // avx512bf16 kernels: row-major parts
   // AMX kernels: the parts in the order the tile unit reads them, so each tile load is 1 KB in a
-  // row (row-major parts cost ~30% of the tile rate: strided rows, set conflicts). Per group of 32
+  // row (strided rows of row-major parts loaded ~10-30% slower in a micro-benchmark on the
+  // benchmark machine: set conflicts, no streaming). Per group of 32
   // rows (zero rows past m), per step of 32 k, per part, per half (rows 0-15, 16-31): a tile of
   // 16 rows x 32 bf16. A group takes 32 * kpad * parts values.
   const uint16_t* tiles = nullptr;
