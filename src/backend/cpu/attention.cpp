@@ -219,7 +219,7 @@ template <int C>
 __attribute__((target("avx512f"))) void softmax_tile(float* s, int rows, const int* a, const int* b, float scale,
                                                      float* m, float* l, float* alpha) {
   const __m512 vscale = _mm512_set1_ps(scale);
-  float mx[kTileRows], shift[16] = {};
+  float mx[16], shift[16] = {};  // rows <= 16: kTileRows here, kAmxRows for the AMX kernel
   for (int i = 0; i < rows; ++i) {
     __m512 vmax = _mm512_set1_ps(kNegInf);
     for (int c = 0; c < C; ++c)
@@ -286,6 +286,7 @@ constexpr Kernels kPortable{scores_portable, softmax_portable, pv_portable};
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 // The AMX bf16 kernel's steps for one tile of 16 rows against one block of 64 keys (attention.h).
 constexpr int kAmxRows = 16;
+static_assert(kAmxRows <= 16 && kTileRows <= 16, "softmax_tile holds up to 16 rows");
 
 // s[16][64] = Q K^T: q holds head_dim/32 A tiles (16 rows x 32 dims), kt the block's K tiles.
 __attribute__((target("amx-tile,amx-bf16"))) void amx_scores(const uint16_t* q, const uint16_t* kt, int64_t dsteps,
@@ -348,59 +349,27 @@ __attribute__((target("amx-tile,amx-bf16"))) void amx_pv(float* o, int64_t ld, c
   }
 }
 
-// Row i of the tile sees keys [a[i], b[i]) of the block (scores s). Updates the running max m and
-// the sum l (kLanes partial sums per row, added up at the end), rescales o's row by
-// exp(m_old - m), and writes the weights exp(scale * s - m) as bf16 into the two P tiles (zero
-// outside the range). Two passes, as softmax_tile: the rows' maxima, then all 16 alphas from one
-// exp16 and the weights.
-__attribute__((target("avx512f,avx512bw,avx512bf16"))) void amx_softmax(const float* s, const int* a, const int* b,
+// 32 f32 values to one bf16 tile row (round to nearest even).
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) void row_to_bf16(const float* x, uint16_t* dst) {
+  _mm512_storeu_si512(dst, reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + 16), _mm512_loadu_ps(x))));
+}
+
+// The online softmax of softmax_tile on the 16 rows (s becomes the weights, zero outside each row's
+// keys), then the weights as bf16 into the two P tiles and o's rows rescaled by their alphas.
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) void amx_softmax(float* s, const int* a, const int* b,
                                                                         float scale, float* m, float* l, float* o,
                                                                         int64_t ld, uint16_t* p) {
-  const __m512 vscale = _mm512_set1_ps(scale);
-  alignas(64) float mx[kAmxRows], shift[kAmxRows], alpha[kAmxRows];
+  float alpha[kAmxRows];
+  softmax_tile<4>(s, kAmxRows, a, b, scale, m, l, alpha);
   for (int i = 0; i < kAmxRows; ++i) {
-    mx[i] = m[i];
-    if (a[i] < b[i]) {
-      const float* si = s + i * kKeys;
-      __m512 vmax = _mm512_set1_ps(kNegInf);
-      for (int c = 0; c < 4; ++c)
-        vmax = _mm512_mask_max_ps(vmax, lane_range(a[i] - 16 * c, b[i] - 16 * c), vmax, _mm512_loadu_ps(si + 16 * c));
-      mx[i] = std::max(m[i], scale * _mm512_reduce_max_ps(vmax));
-    }
-    shift[i] = mx[i] == m[i] ? 0.0f : m[i] - mx[i];  // alpha 1 when the max stays, 0 from -inf
-  }
-  _mm512_store_ps(alpha, exp_or_zero(0xFFFF, _mm512_load_ps(shift)));
-  for (int i = 0; i < kAmxRows; ++i) {
-    __m512 e[4];
-    if (a[i] < b[i]) {
-      const float* si = s + i * kKeys;
-      const __m512 vmx = _mm512_set1_ps(mx[i]);
-      __m512 sum = _mm512_setzero_ps();
-      for (int c = 0; c < 4; ++c) {
-        e[c] = exp_or_zero(lane_range(a[i] - 16 * c, b[i] - 16 * c),
-                           _mm512_fmsub_ps(_mm512_loadu_ps(si + 16 * c), vscale, vmx));
-        sum = _mm512_add_ps(sum, e[c]);
-      }
-      float* li = l + i * kLanes;
-      _mm512_storeu_ps(li, _mm512_fmadd_ps(_mm512_loadu_ps(li), _mm512_set1_ps(alpha[i]), sum));
-      m[i] = mx[i];
-    } else {
-      for (int c = 0; c < 4; ++c) e[c] = _mm512_setzero_ps();
-    }
-    for (int ks = 0; ks < 2; ++ks)
-      _mm512_storeu_si512(p + ks * 512 + i * 32,
-                          reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(e[2 * ks + 1], e[2 * ks])));
+    row_to_bf16(s + i * kKeys, p + i * 32);             // keys 0-31: the first P tile
+    row_to_bf16(s + i * kKeys + 32, p + 512 + i * 32);  // keys 32-63: the second
     if (alpha[i] != 1.0f) {
       const __m512 va = _mm512_set1_ps(alpha[i]);
       for (int64_t d = 0; d < ld; d += 16)
         _mm512_storeu_ps(o + i * ld + d, _mm512_mul_ps(_mm512_loadu_ps(o + i * ld + d), va));
     }
   }
-}
-
-// 32 f32 values to one bf16 tile row (round to nearest even).
-__attribute__((target("avx512f,avx512bw,avx512bf16"))) void row_to_bf16(const float* x, uint16_t* dst) {
-  _mm512_storeu_si512(dst, reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + 16), _mm512_loadu_ps(x))));
 }
 #pragma GCC diagnostic pop
 #endif
