@@ -7,6 +7,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "core/aligned_buffer.h"
 #include "core/error.h"
 #include "model/rope.h"
 
@@ -182,12 +183,11 @@ class Decoder final : public LanguageModel {
   void append_rope(int64_t length, int64_t n, std::vector<float>& cos, std::vector<float>& sin) {
     const std::vector<float> inv = rope_inv_freq(c_, length);
     const int64_t half = int64_t(inv.size());
-    if (inv != rope_inv_ || rope_positions_ < n) {
+    if (inv != rope_inv_ || int64_t(rope_cos_.size()) < n * half) {
       rope_inv_ = inv;
       rope_cos_.clear();
       rope_sin_.clear();
       rope_tables(inv, n, rope_cos_, rope_sin_);
-      rope_positions_ = n;
     }
     cos.insert(cos.end(), rope_cos_.begin(), rope_cos_.begin() + n * half);
     sin.insert(sin.end(), rope_sin_.begin(), rope_sin_.begin() + n * half);
@@ -216,10 +216,7 @@ class Decoder final : public LanguageModel {
     float* v = buffer(v_, M * kv_dim);
     float* att = buffer(att_, M * q_dim);
     // Not zero-filled: a backend that fuses the MLP never touches (so never maps) it.
-    if (mlp_scratch_size_ < 2 * mlp_rows * I) {
-      mlp_scratch_.reset(new float[2 * mlp_rows * I]);
-      mlp_scratch_size_ = 2 * mlp_rows * I;
-    }
+    mlp_scratch_.resize(size_t(2 * mlp_rows * I));
     using St = StageTimes;
     times_.time(St::embed, [&] { be.embed(embed_, ids.data(), M, h); });
     for (size_t l = 0; l < layers_.size(); ++l) {
@@ -243,7 +240,7 @@ class Decoder final : public LanguageModel {
         const backend::Backend::Mlp mlp{&L.gate, &L.up, &L.down, opt(L.bgate), opt(L.bup), opt(L.bdown)};
         // In place: rows [r0, r0 + n) of x are not read again once their output is written.
         for (int64_t r0 = 0; r0 < M; r0 += kMlpRows)
-          be.gated_mlp(x + r0 * H, std::min(kMlpRows, M - r0), mlp, x + r0 * H, mlp_scratch_.get());
+          be.gated_mlp(x + r0 * H, std::min(kMlpRows, M - r0), mlp, x + r0 * H, mlp_scratch_.data());
       });
       times_.time(St::residual, [&] { be.add(h, x, M * H); });
     }
@@ -288,10 +285,8 @@ class Decoder final : public LanguageModel {
   std::vector<float> final_norm_;
   StageTimes times_;
   std::vector<float> rope_inv_, rope_cos_, rope_sin_;  // append_rope's tables
-  int64_t rope_positions_ = 0;
   std::vector<float> h_, x_, q_, k_, v_, att_, hs_, hn_;  // forward's activations
-  std::unique_ptr<float[]> mlp_scratch_;
-  int64_t mlp_scratch_size_ = 0;
+  AlignedBuffer<float> mlp_scratch_;                      // grows, never zero-filled
 };
 
 }  // namespace

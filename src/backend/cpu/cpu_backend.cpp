@@ -116,50 +116,6 @@ class CpuBackend final : public Backend {
     run_products(act, std::span(&p, 1));
   }
 
- private:
-  // x prepared for the kernel that runs products with these weights (f32 weights: OpenBLAS).
-  cpu::GemmInput prepare(const float* x, int64_t m, int64_t k, bool bf16_weights) {
-    const GemmKernel kern = bf16_weights ? kernel_ : GemmKernel::openblas;
-    const auto t0 = std::chrono::steady_clock::now();
-    const cpu::GemmInput in = cpu::prepare_gemm_input(kern, x, m, k, parts_, threads_);
-    if (profile_) prepare_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    return in;
-  }
-
-  // Alike products of one prepared input, in one list of tasks.
-  void run_products(const cpu::GemmInput& in, std::span<const Product> products) {
-    const int64_t m = in.m, k = in.k;
-    const bool bf16 = products[0].w->type == WeightType::bf16;
-    std::vector<TilePlan> plans;
-    int64_t tasks = 0;
-    for (const Product& p : products) {
-      TilePlan plan = plan_tiles(m, p.w->rows, k, in.parts, bf16);
-      plan.packed = bf16 ? packed_weight(*p.w) : nullptr;
-      plan.first_task = tasks;
-      tasks += plan.col_blocks * plan.row_blocks;
-      plans.push_back(plan);
-    }
-    run_workers(tasks, [&](int worker, int64_t t) {
-      size_t i = 0;
-      while (i + 1 < plans.size() && plans[i + 1].first_task <= t) ++i;
-      const TilePlan& plan = plans[i];
-      const Weight& w = *products[i].w;
-      const int64_t n = w.rows, local = t - plan.first_task;
-      const int64_t j0 = local / plan.row_blocks * plan.nb, cols = std::min(plan.nb, n - j0);
-      const int64_t r0 = local % plan.row_blocks * plan.mb, rows = std::min(plan.mb, m - r0);
-      float* yb = products[i].y + r0 * n + j0;
-      const cpu::GemmInput sub = cpu::gemm_input_rows(in, r0, rows);
-      if (plan.packed)
-        cpu::gemm_block_packed(kernel_, sub, plan.packed, j0, cols, yb, n);
-      else
-        cpu::gemm_block(kernel_, sub, row_ptr(w, j0), bf16, cols, yb, n, scratch_[worker]);
-      if (const float* bias = products[i].bias)
-        for (int64_t r = 0; r < rows; ++r)
-          for (int64_t j = 0; j < cols; ++j) yb[r * n + j] += bias[j0 + j];
-    });
-  }
-
- public:
   void rmsnorm(const float* x, const float* weight, int64_t m, int64_t n, float eps, float* y) override {
     parallel_for(m, threads_, [&](size_t b, size_t e) {
       for (size_t i = b; i < e; ++i) {
@@ -262,6 +218,48 @@ class CpuBackend final : public Backend {
   }
 
  private:
+  // x prepared for the kernel that runs products with these weights (f32 weights: OpenBLAS).
+  cpu::GemmInput prepare(const float* x, int64_t m, int64_t k, bool bf16_weights) {
+    const GemmKernel kern = bf16_weights ? kernel_ : GemmKernel::openblas;
+    const auto t0 = std::chrono::steady_clock::now();
+    const cpu::GemmInput in = cpu::prepare_gemm_input(kern, x, m, k, parts_, threads_);
+    if (profile_) prepare_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return in;
+  }
+
+  // Alike products of one prepared input, in one list of tasks.
+  void run_products(const cpu::GemmInput& in, std::span<const Product> products) {
+    const int64_t m = in.m, k = in.k;
+    const bool bf16 = products[0].w->type == WeightType::bf16;
+    std::vector<TilePlan> plans;
+    int64_t tasks = 0;
+    for (const Product& p : products) {
+      TilePlan plan = plan_tiles(m, p.w->rows, k, in.parts, bf16);
+      plan.packed = bf16 ? packed_weight(*p.w) : nullptr;
+      plan.first_task = tasks;
+      tasks += plan.col_blocks * plan.row_blocks;
+      plans.push_back(plan);
+    }
+    run_workers(tasks, [&](int worker, int64_t t) {
+      size_t i = 0;
+      while (i + 1 < plans.size() && plans[i + 1].first_task <= t) ++i;
+      const TilePlan& plan = plans[i];
+      const Weight& w = *products[i].w;
+      const int64_t n = w.rows, local = t - plan.first_task;
+      const int64_t j0 = local / plan.row_blocks * plan.nb, cols = std::min(plan.nb, n - j0);
+      const int64_t r0 = local % plan.row_blocks * plan.mb, rows = std::min(plan.mb, m - r0);
+      float* yb = products[i].y + r0 * n + j0;
+      const cpu::GemmInput sub = cpu::gemm_input_rows(in, r0, rows);
+      if (plan.packed)
+        cpu::gemm_block_packed(kernel_, sub, plan.packed, j0, cols, yb, n);
+      else
+        cpu::gemm_block(kernel_, sub, row_ptr(w, j0), bf16, cols, yb, n, scratch_[worker]);
+      if (const float* bias = products[i].bias)
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t j = 0; j < cols; ++j) yb[r * n + j] += bias[j0 + j];
+    });
+  }
+
   // y [m, n] is cut into col_blocks x row_blocks tasks; a task reads its rows of x and its block
   // of weight rows, so a product reads about col_blocks * |x| + row_blocks * |w| bytes. For ~4
   // tasks per thread that is least at col_blocks = sqrt(tasks * |w| / |x|): few column blocks
