@@ -32,24 +32,37 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-int run_score(const std::string& model_dir, const std::string& tokens_file, int64_t context, int64_t batch,
-              int threads, int repeat, const std::string& precision) {
-  std::ifstream in(tokens_file, std::ios::binary);
-  if (!in) ziq::input_error("{}: cannot open", tokens_file);
-  std::vector<int32_t> tokens;
-  in.seekg(0, std::ios::end);
-  const auto bytes = in.tellg();
-  in.seekg(0);
-  tokens.resize(size_t(bytes) / 4);
-  in.read(reinterpret_cast<char*>(tokens.data()), int64_t(tokens.size()) * 4);
-  const int64_t len = context + 1;
-  const int64_t windows = int64_t(tokens.size()) / len;
-  if (windows == 0) ziq::input_error("{}: fewer than {} tokens", tokens_file, len);
+struct ScoreArgs {
+  std::string model, tokens;
+  int64_t context = 512, batch = 4, windows = 0;
+  int threads = 0, repeat = 2;
+  ziq::model::LoadOptions load;
+};
 
-  ziq::model::LoadOptions opt;
-  opt.threads = threads;
-  opt.precision = precision;
-  auto model = ziq::model::load_model(model_dir, opt);
+int run_score(const ScoreArgs& a) {
+  const int64_t context = a.context, batch = a.batch, len = context + 1;
+  const int repeat = a.repeat;
+  const auto load_t0 = Clock::now();
+  auto model = ziq::model::load_model(a.model, a.load);
+  const double load_seconds = seconds_since(load_t0);
+  std::vector<int32_t> tokens;
+  if (!a.tokens.empty()) {
+    std::ifstream in(a.tokens, std::ios::binary);
+    if (!in) ziq::input_error("{}: cannot open", a.tokens);
+    in.seekg(0, std::ios::end);
+    const auto bytes = in.tellg();
+    in.seekg(0);
+    tokens.resize(size_t(bytes) / 4);
+    in.read(reinterpret_cast<char*>(tokens.data()), int64_t(tokens.size()) * 4);
+  } else {  // seeded random ids over the model's vocabulary
+    if (a.windows <= 0) ziq::usage_error("give --tokens FILE or --windows N");
+    std::mt19937 rng(1);
+    std::uniform_int_distribution<int32_t> id(0, int32_t(model->info().vocab_size - 1));
+    tokens.resize(size_t(a.windows * len));
+    for (int32_t& t : tokens) t = id(rng);
+  }
+  const int64_t windows = int64_t(tokens.size()) / len;
+  if (windows == 0) ziq::input_error("{}: fewer than {} tokens", a.tokens, len);
   std::vector<double> nll(windows);
   double best = 1e30;
   for (int r = 0; r < repeat; ++r) {
@@ -65,11 +78,18 @@ int run_score(const std::string& model_dir, const std::string& tokens_file, int6
   }
   double total = 0;
   for (double x : nll) total += x;
-  nlohmann::json out = {{"windows", windows},       {"context", context},
-                        {"seconds", best},          {"tokens_per_s", double(windows * context) / best},
-                        {"nll", total},             {"window_nll", nll},
-                        {"backend_threads", ziq::resolve_threads(threads)},
-                        {"gemm", ziq::backend::cpu::gemm_kernel_name(precision == "bf16"
+  nlohmann::json out = {{"windows", windows},
+                        {"context", context},
+                        {"seconds", best},
+                        {"tokens_per_s", double(windows * context) / best},
+                        {"nll", total},
+                        {"window_nll", nll},
+                        {"load_seconds", load_seconds},
+                        {"backend", model->info().backend},
+                        {"precision", model->info().precision},
+                        {"n_params", model->info().n_params},
+                        {"backend_threads", ziq::resolve_threads(a.threads)},
+                        {"gemm", ziq::backend::cpu::gemm_kernel_name(a.load.precision == "bf16"
                                                                          ? ziq::backend::cpu::fast_gemm_kernel()
                                                                          : ziq::backend::cpu::default_gemm_kernel())}};
   std::printf("%s\n", out.dump().c_str());
@@ -180,18 +200,22 @@ int run_attention(int64_t len, int64_t seqs, int64_t heads, int64_t kv_heads, in
 int main(int argc, char** argv) {
   CLI::App app{"ziq engine benchmarks"};
   app.require_subcommand(1);
-  std::string model, tokens;
-  int64_t context = 512, batch = 4, m = 2048, n = 4864, k = 896, nb = 128;
-  int threads = 0, repeat = 2;
-  std::string precision = "f32";
+  ScoreArgs sa;
+  int64_t m = 2048, n = 4864, k = 896, nb = 128;
+  int threads = 0;
   auto* score = app.add_subcommand("score", "tokens/s of forward + scoring");
-  score->add_option("--model", model)->required();
-  score->add_option("--tokens", tokens)->required();
-  score->add_option("--context", context);
-  score->add_option("--batch", batch);
-  score->add_option("--threads", threads);
-  score->add_option("--repeat", repeat);
-  score->add_option("--precision", precision, "f32 or bf16");
+  score->add_option("--model", sa.model, "model folder (or config.json with --random-weights)")->required();
+  score->add_option("--tokens", sa.tokens, "int32 token ids; else --windows random ones");
+  score->add_option("--windows", sa.windows, "random windows when no --tokens");
+  score->add_option("--context", sa.context);
+  score->add_option("--batch", sa.batch);
+  score->add_option("--threads", sa.threads);
+  score->add_option("--repeat", sa.repeat);
+  score->add_option("--precision", sa.load.precision, "f32 or bf16 (default: the backend's)");
+  score->add_option("--backend", sa.load.backend, "cpu, cuda, auto or reference");
+  score->add_option("--device", sa.load.device, "cuda: the GPU");
+  score->add_flag("--random-weights", sa.load.random_weights, "seeded random bf16 weights from config.json alone");
+  score->add_option("--seed", sa.load.seed, "seed of the random weights");
   auto* gemm = app.add_subcommand("gemm", "GFLOP/s of each matrix-product kernel");
   gemm->add_option("--m", m);
   gemm->add_option("--n", n);
@@ -209,7 +233,10 @@ int main(int argc, char** argv) {
   attn->add_option("--threads", threads);
   CLI11_PARSE(app, argc, argv);
   try {
-    if (score->parsed()) return run_score(model, tokens, context, batch, threads, repeat, precision);
+    if (score->parsed()) {
+      sa.load.threads = sa.threads;
+      return run_score(sa);
+    }
     if (attn->parsed()) return run_attention(len, seqs, heads, kv_heads, head_dim, window, threads);
     return run_gemm(m, n, k, nb, threads);
   } catch (const ziq::Error& e) {

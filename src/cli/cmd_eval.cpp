@@ -35,7 +35,9 @@ struct EvalArgs {
   int64_t stride = 512;
   int batch = 4;
   int threads = 0;
-  std::string precision = "f32";
+  std::string precision;        // empty: the backend's default (f32 on the CPU, bf16 on cuda)
+  std::string backend = "auto";
+  int device = 0;
   std::string db;
   bool no_resume = false;
 };
@@ -148,6 +150,8 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   if (args.batch < 1) usage_error("--batch must be at least 1 (got {})", args.batch);
 
   model::LoadOptions load;
+  load.backend = args.backend;
+  load.device = args.device;
   load.threads = args.threads;
   load.precision = args.precision;
   auto lm = model::load_model(model_ref, load);
@@ -164,8 +168,8 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
                         {"protocol", eval::protocol_name(protocol.kind)},
                         {"context", protocol.context},
                         {"stride", protocol.stride},
-                        {"backend", load.backend},
-                        {"precision", load.precision},
+                        {"backend", info.backend},
+                        {"precision", info.precision},
                         {"dtype", info.dtype},
                         {"ziq", ZIQ_VERSION}};
   const std::string db_path = args.db.empty() ? store::default_results_path() : args.db;
@@ -220,9 +224,9 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   record.stride = protocol.stride;
   record.tokenizer_kind = tokenizer->kind();
   record.tokenizer_fingerprint = tokenizer->fingerprint();
-  record.backend = load.backend;
+  record.backend = info.backend;
   record.started_at = started_at;
-  if (load.precision != "f32") record.notes = fmt::format("compute precision {}", load.precision);
+  if (info.precision != "f32") record.notes = fmt::format("compute precision {}", info.precision);
   if (result.resumed_windows)
     record.notes += fmt::format("{}resumed: {} of {} windows from an earlier run", record.notes.empty() ? "" : "; ",
                                 result.resumed_windows, result.windows);
@@ -243,8 +247,8 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   j["protocol"] = {{"name", eval::protocol_name(protocol.kind)},
                    {"context", protocol.context},
                    {"stride", protocol.stride}};
-  j["backend"] = load.backend;
-  j["precision"] = load.precision;
+  j["backend"] = info.backend;
+  j["precision"] = info.precision;
   j["run_key"] = progress.run_key();
   j["run_id"] = run_id;
   j["db"] = db_path;
@@ -285,7 +289,7 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
               prepared.corpus_fingerprint.c_str());
   std::printf("protocol  %s, context %lld, stride %lld (%s backend, %s arithmetic)\n\n",
               eval::protocol_name(protocol.kind).c_str(), static_cast<long long>(protocol.context),
-              static_cast<long long>(protocol.stride), load.backend.c_str(), load.precision.c_str());
+              static_cast<long long>(protocol.stride), info.backend.c_str(), info.precision.c_str());
   Table t({"subset", "BPC", "bits/byte", "docs", "characters", "bytes", "tokens", "scored", "windows", "nats"});
   for (auto& s : result.subsets)
     t.add({s.name.empty() ? "-" : s.name, fmt_opt(s.bpc, 4), fmt_opt(s.bits_per_byte, 4), std::to_string(s.documents),
@@ -330,8 +334,10 @@ void setup(CLI::App& sub, const GlobalOptions& global) {
   sub.add_option("--batch", args->batch, "Windows per model call")->capture_default_str();
   sub.add_option("--threads", args->threads, "Threads (0 = all cores)")->capture_default_str();
   sub.add_option("--precision", args->precision,
-                 "f32 (equal to transformers' float32) or bf16 (matrix inputs rounded to bf16, faster)")
-      ->capture_default_str();
+                 "f32 (equal to transformers' float32) or bf16 (matrix inputs rounded to bf16, faster); default f32 on "
+                 "the CPU, bf16 on cuda");
+  sub.add_option("--backend", args->backend, "cpu, cuda, or auto (cuda when there is a GPU)")->capture_default_str();
+  sub.add_option("--device", args->device, "cuda: which GPU")->capture_default_str();
   sub.add_option("--db", args->db, "Results database (default: $ZIQ_DB, else $XDG_DATA_HOME/ziq/results.sqlite)");
   sub.add_flag("--no-resume", args->no_resume, "Recompute every window, even those saved by an earlier run");
   sub.callback([args, &global] { run(*args, global); });

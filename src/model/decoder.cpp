@@ -4,72 +4,40 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
+#include <map>
 #include <nlohmann/json.hpp>
 
-#include "core/aligned_buffer.h"
+#include "backend/host_convert.h"
 #include "core/error.h"
 #include "model/rope.h"
 
 namespace ziq::model {
 
-using backend::Weight;
-using backend::WeightType;
+using backend::Backend;
+using backend::Buffer;
+using backend::HostMatrix;
+using backend::NormKind;
+using backend::Tensor;
 
 namespace {
 
-float half_to_float(uint16_t h) {
-  const uint32_t sign = uint32_t(h & 0x8000) << 16;
-  uint32_t exp = (h >> 10) & 0x1F, mant = h & 0x3FF, bits;
-  if (exp == 0x1F) {
-    bits = sign | 0x7F800000 | (mant << 13);  // inf, nan
-  } else if (exp == 0) {
-    if (mant == 0) {
-      bits = sign;
-    } else {  // subnormal: normalize
-      int e = -1;
-      do {
-        ++e;
-        mant <<= 1;
-      } while (!(mant & 0x400));
-      bits = sign | uint32_t(127 - 15 - e) << 23 | (mant & 0x3FF) << 13;
-    }
-  } else {
-    bits = sign | (exp + 127 - 15) << 23 | mant << 13;
+backend::DType backend_dtype(DType t) {
+  switch (t) {
+    case DType::bf16: return backend::DType::bf16;
+    case DType::f16: return backend::DType::f16;
+    case DType::f32: return backend::DType::f32;
   }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
-std::vector<float> to_f32(const TensorView& t) {
-  std::vector<float> out(t.numel());
-  for (size_t i = 0; i < out.size(); ++i) {
-    if (t.dtype == DType::f32) {
-      std::memcpy(&out[i], t.data + 4 * i, 4);
-    } else {
-      uint16_t v;
-      std::memcpy(&v, t.data + 2 * i, 2);
-      if (t.dtype == DType::bf16) {
-        const uint32_t u = uint32_t(v) << 16;
-        std::memcpy(&out[i], &u, 4);
-      } else {
-        out[i] = half_to_float(v);
-      }
-    }
-  }
-  return out;
+  return backend::DType::f32;
 }
 
 struct Layer {
-  Weight q, k, v, o, gate, up, down;
-  std::vector<float> attn_norm, mlp_norm, bq, bk, bv, bo, bgate, bup, bdown;
+  std::unique_ptr<Tensor> q, k, v, o, gate, up, down;
+  std::unique_ptr<Tensor> attn_norm, mlp_norm, bq, bk, bv, bo, bgate, bup, bdown;
 };
 
-const float* opt(const std::vector<float>& v) { return v.empty() ? nullptr : v.data(); }
-
 // ZIQ_PROFILE=1: seconds spent in each stage of the forward pass, printed to stderr when the model
-// is released. For finding where the time goes; the backend calls are synchronous.
+// is released. For finding where the time goes; the stage waits for the backend's ops to finish
+// only on backends that run ops at once (the CPU ones), so on cuda it shows launch time.
 class StageTimes {
  public:
   enum Stage { embed, norm, qkv, rope, attention, out_proj, mlp, residual, head, count };
@@ -99,18 +67,20 @@ class StageTimes {
 
 class Decoder final : public LanguageModel {
  public:
-  Decoder(ModelConfig config, DecoderSpec spec, Checkpoint checkpoint, std::unique_ptr<backend::Backend> be,
-          ModelInfo info)
+  Decoder(ModelConfig config, DecoderSpec spec, std::optional<Checkpoint> checkpoint, std::unique_ptr<Backend> be,
+          ModelInfo info, uint64_t seed)
       : c_(std::move(config)), spec_(std::move(spec)), ckpt_(std::move(checkpoint)), be_(std::move(be)),
-        info_(std::move(info)) {
+        info_(std::move(info)), seed_(seed) {
     const int64_t H = c_.hidden_size, I = c_.intermediate_size, D = c_.head_dim;
     const int64_t q_dim = c_.n_heads * D, kv_dim = c_.n_kv_heads * D;
+    info_.backend = be_->name();
+    info_.precision = be_->precision();
     embed_ = matrix("model.embed_tokens.weight", c_.vocab_size, H);
     for (int64_t l = 0; l < c_.n_layers; ++l) {
       const std::string p = "model.layers." + std::to_string(l) + ".";
       Layer L;
-      L.attn_norm = vec(p + "input_layernorm.weight", H);
-      L.mlp_norm = vec(p + "post_attention_layernorm.weight", H);
+      L.attn_norm = norm_weight(p + "input_layernorm.weight", H);
+      L.mlp_norm = norm_weight(p + "post_attention_layernorm.weight", H);
       L.q = matrix(p + "self_attn.q_proj.weight", q_dim, H);
       L.k = matrix(p + "self_attn.k_proj.weight", kv_dim, H);
       L.v = matrix(p + "self_attn.v_proj.weight", kv_dim, H);
@@ -119,20 +89,20 @@ class Decoder final : public LanguageModel {
       L.up = matrix(p + "mlp.up_proj.weight", I, H);
       L.down = matrix(p + "mlp.down_proj.weight", H, I);
       if (spec_.qkv_bias) {
-        L.bq = vec(p + "self_attn.q_proj.bias", q_dim);
-        L.bk = vec(p + "self_attn.k_proj.bias", kv_dim);
-        L.bv = vec(p + "self_attn.v_proj.bias", kv_dim);
+        L.bq = bias(p + "self_attn.q_proj.bias", q_dim);
+        L.bk = bias(p + "self_attn.k_proj.bias", kv_dim);
+        L.bv = bias(p + "self_attn.v_proj.bias", kv_dim);
       }
-      if (spec_.o_bias) L.bo = vec(p + "self_attn.o_proj.bias", H);
+      if (spec_.o_bias) L.bo = bias(p + "self_attn.o_proj.bias", H);
       if (spec_.mlp_bias) {
-        L.bgate = vec(p + "mlp.gate_proj.bias", I);
-        L.bup = vec(p + "mlp.up_proj.bias", I);
-        L.bdown = vec(p + "mlp.down_proj.bias", H);
+        L.bgate = bias(p + "mlp.gate_proj.bias", I);
+        L.bup = bias(p + "mlp.up_proj.bias", I);
+        L.bdown = bias(p + "mlp.down_proj.bias", H);
       }
       layers_.push_back(std::move(L));
     }
-    final_norm_ = vec("model.norm.weight", H);
-    head_ = c_.tie_word_embeddings ? embed_ : matrix("lm_head.weight", c_.vocab_size, H);
+    final_norm_ = norm_weight("model.norm.weight", H);
+    if (!c_.tie_word_embeddings) head_ = matrix("lm_head.weight", c_.vocab_size, H);
   }
 
   const ModelInfo& info() const override { return info_; }
@@ -140,11 +110,11 @@ class Decoder final : public LanguageModel {
   void score(std::span<const ScoreRequest> batch, std::span<ScoreResult> out, bool want_token_logprobs) override {
     if (out.size() != batch.size()) internal_error("score: {} results for {} requests", out.size(), batch.size());
     // Pack the windows row after row: window r runs on tokens[0, length - 1).
-    std::vector<int32_t> ids;
-    std::vector<backend::SeqSpan> seqs;
-    std::vector<float> cos, sin;
-    std::vector<int64_t> score_rows;  // packed row whose output predicts each scored target
-    std::vector<int32_t> targets;
+    ids_.clear();
+    rope_rows_.clear();
+    seqs_.clear();
+    score_rows_.clear();
+    targets_.clear();
     for (const ScoreRequest& r : batch) {
       if (r.length < 1 || r.score_begin < 1 || r.score_begin > r.length)
         internal_error("score: window of length {} scoring from {}", r.length, r.score_begin);
@@ -152,17 +122,19 @@ class Decoder final : public LanguageModel {
         if (r.tokens[i] < 0 || r.tokens[i] >= c_.vocab_size)
           input_error("{}: token id {} is outside the model's vocabulary of {} (tokenizer and model do not match?)",
                       info_.path, r.tokens[i], c_.vocab_size);
-      const int64_t n = r.length - 1, offset = int64_t(ids.size());
-      seqs.push_back({offset, n});
-      ids.insert(ids.end(), r.tokens, r.tokens + n);
-      append_rope(r.length, n, cos, sin);
+      const int64_t n = r.length - 1, offset = int64_t(ids_.size());
+      seqs_.push_back({offset, n});
+      ids_.insert(ids_.end(), r.tokens, r.tokens + n);
+      const int32_t base = rope_base(r.length, n);
+      for (int64_t i = 0; i < n; ++i) rope_rows_.push_back(base + int32_t(i));
       for (int64_t j = r.score_begin; j < r.length; ++j) {
-        score_rows.push_back(offset + j - 1);
-        targets.push_back(r.tokens[j]);
+        score_rows_.push_back(int32_t(offset + j - 1));
+        targets_.push_back(r.tokens[j]);
       }
     }
-    std::vector<double> lp(targets.size());
-    if (!ids.empty()) forward(ids, seqs, cos, sin, score_rows, targets, lp);
+    if (ids_.size() > size_t(INT32_MAX)) input_error("score: a batch of {} rows is too large", ids_.size());
+    std::vector<double> lp(targets_.size());
+    if (!ids_.empty()) forward(lp);
     size_t t = 0;
     for (size_t b = 0; b < batch.size(); ++b) {
       ScoreResult& res = out[b];
@@ -176,125 +148,169 @@ class Decoder final : public LanguageModel {
   }
 
  private:
-  // The rope tables of positions [0, n) of a window of `length` tokens, appended to cos and sin.
-  // transformers sizes dynamic rope by the input it runs, which in the reference is the whole
-  // window; for every other rope the frequencies do not depend on it, and the tables computed
-  // once (in double, per position) are copied.
-  void append_rope(int64_t length, int64_t n, std::vector<float>& cos, std::vector<float>& sin) {
+  // The first rope-table row of a window of `length` tokens whose positions [0, n) run through the
+  // model. transformers sizes dynamic rope by the input it runs, which in the reference is the
+  // whole window; for every other rope the frequencies do not depend on it. Each distinct set of
+  // frequencies gets its rows of the backend's tables (computed in double per position, loaded
+  // once; a longer window than seen before loads them again, longer).
+  int32_t rope_base(int64_t length, int64_t n) {
     const std::vector<float> inv = rope_inv_freq(c_, length);
     const int64_t half = int64_t(inv.size());
-    if (inv != rope_inv_ || int64_t(rope_cos_.size()) < n * half) {
-      rope_inv_ = inv;
-      rope_cos_.clear();
-      rope_sin_.clear();
-      rope_tables(inv, n, rope_cos_, rope_sin_);
+    auto it = rope_regions_.find(inv);
+    if (it == rope_regions_.end() || it->second.second < n) {
+      const int64_t rows = std::max<int64_t>(n, it == rope_regions_.end() ? 0 : it->second.second);
+      const int64_t base = int64_t(rope_cos_host_.size()) / half;
+      if (base + rows > INT32_MAX) internal_error("rope tables of {} rows", base + rows);
+      rope_tables(inv, rows, rope_cos_host_, rope_sin_host_);
+      rope_regions_[inv] = {base, rows};
+      const int64_t total = int64_t(rope_cos_host_.size()) / half;
+      rope_cos_ = be_->load_vector(rope_cos_host_.data(), total, half);
+      rope_sin_ = be_->load_vector(rope_sin_host_.data(), total, half);
+      it = rope_regions_.find(inv);
     }
-    cos.insert(cos.end(), rope_cos_.begin(), rope_cos_.begin() + n * half);
-    sin.insert(sin.end(), rope_sin_.begin(), rope_sin_.begin() + n * half);
+    return int32_t(it->second.first);
   }
 
-  // A work buffer of at least n floats, kept between calls (allocating and zero-filling the
-  // activations anew for every batch cost a small model as much as some of its stages).
-  static float* buffer(std::vector<float>& b, int64_t n) {
-    if (b.size() < size_t(n)) b.resize(size_t(n));
-    return b.data();
+  // Activation buffers, grown to the batch and kept between batches.
+  void* buffer(std::unique_ptr<Buffer>& b, size_t& have, size_t bytes) {
+    if (!b || have < bytes) {
+      b.reset();  // free before allocating the larger one (device memory)
+      b = be_->alloc(bytes);
+      have = bytes;
+    }
+    return b->data();
   }
+  struct Slot {
+    std::unique_ptr<Buffer> buf;
+    size_t bytes = 0;
+    void* get(Decoder& d, size_t n) { return d.buffer(buf, bytes, n); }
+  };
 
-  void forward(const std::vector<int32_t>& ids, const std::vector<backend::SeqSpan>& seqs,
-               const std::vector<float>& cos, const std::vector<float>& sin, const std::vector<int64_t>& score_rows,
-               const std::vector<int32_t>& targets, std::vector<double>& lp) {
-    backend::Backend& be = *be_;
-    const int64_t M = int64_t(ids.size()), H = c_.hidden_size, I = c_.intermediate_size, D = c_.head_dim;
+  void forward(std::vector<double>& lp) {
+    Backend& be = *be_;
+    const int64_t M = int64_t(ids_.size()), S = int64_t(score_rows_.size());
+    const int64_t H = c_.hidden_size, D = c_.head_dim;
     const int64_t q_dim = c_.n_heads * D, kv_dim = c_.n_kv_heads * D;
     const float eps = float(c_.rms_norm_eps), scale = float(1.0 / std::sqrt(double(D)));
-    constexpr int64_t kMlpRows = 2048;  // bounds the [rows, intermediate] buffers
-    const int64_t mlp_rows = std::min(M, kMlpRows);
-    float* h = buffer(h_, M * H);
-    float* x = buffer(x_, M * H);
-    float* q = buffer(q_, M * q_dim);
-    float* k = buffer(k_, M * kv_dim);
-    float* v = buffer(v_, M * kv_dim);
-    float* att = buffer(att_, M * q_dim);
-    // Not zero-filled: a backend that fuses the MLP never touches (so never maps) it.
-    mlp_scratch_.resize(size_t(2 * mlp_rows * I));
+    const size_t A = be.act_bytes();
+    float* h = static_cast<float*>(h_.get(*this, M * H * 4));
+    void* x = x_.get(*this, M * H * A);
+    void* y = y_.get(*this, M * H * A);
+    void* q = q_.get(*this, M * q_dim * A);
+    void* k = k_.get(*this, M * kv_dim * A);
+    void* v = v_.get(*this, M * kv_dim * A);
+    void* att = att_.get(*this, M * q_dim * A);
+    be.set_batch({ids_, rope_rows_, seqs_, score_rows_, targets_});
     using St = StageTimes;
-    times_.time(St::embed, [&] { be.embed(embed_, ids.data(), M, h); });
+    times_.time(St::embed, [&] { be.embed(*embed_, h); });
     for (size_t l = 0; l < layers_.size(); ++l) {
       const Layer& L = layers_[l];
-      times_.time(St::norm, [&] { be.rmsnorm(h, L.attn_norm.data(), M, H, eps, x); });
+      // The residual add of the previous layer's MLP rides with this layer's first norm.
+      times_.time(St::norm, [&] {
+        if (l == 0)
+          be.norm(NormKind::rms, h, *L.attn_norm, nullptr, M, eps, x);
+        else
+          be.add_norm(NormKind::rms, h, y, *L.attn_norm, nullptr, M, eps, x);
+      });
       times_.time(St::qkv, [&] {
-        const backend::Backend::Product qkv[] = {{&L.q, opt(L.bq), q}, {&L.k, opt(L.bk), k}, {&L.v, opt(L.bv), v}};
+        const Backend::Product qkv[] = {{L.q.get(), L.bq.get(), q}, {L.k.get(), L.bk.get(), k}, {L.v.get(), L.bv.get(), v}};
         be.matmul_many(x, M, qkv);
       });
       times_.time(St::rope, [&] {
-        be.rope(q, M, c_.n_heads, D, cos.data(), sin.data());
-        be.rope(k, M, c_.n_kv_heads, D, cos.data(), sin.data());
+        be.rope(q, c_.n_heads, D, D, *rope_cos_, *rope_sin_);
+        be.rope(k, c_.n_kv_heads, D, D, *rope_cos_, *rope_sin_);
       });
-      times_.time(St::attention, [&] {
-        be.attention(q, k, v, att, seqs, c_.n_heads, c_.n_kv_heads, D, scale, spec_.window[l]);
-      });
-      times_.time(St::out_proj, [&] { be.matmul(att, M, L.o, opt(L.bo), x); });
-      times_.time(St::residual, [&] { be.add(h, x, M * H); });
-      times_.time(St::norm, [&] { be.rmsnorm(h, L.mlp_norm.data(), M, H, eps, x); });
+      times_.time(St::attention, [&] { be.attention(q, k, v, att, c_.n_heads, c_.n_kv_heads, D, scale, spec_.window[l]); });
+      times_.time(St::out_proj, [&] { be.matmul(att, M, *L.o, L.bo.get(), y); });
+      times_.time(St::norm, [&] { be.add_norm(NormKind::rms, h, y, *L.mlp_norm, nullptr, M, eps, x); });
       times_.time(St::mlp, [&] {
-        const backend::Backend::Mlp mlp{&L.gate, &L.up, &L.down, opt(L.bgate), opt(L.bup), opt(L.bdown)};
-        // In place: rows [r0, r0 + n) of x are not read again once their output is written.
-        for (int64_t r0 = 0; r0 < M; r0 += kMlpRows)
-          be.gated_mlp(x + r0 * H, std::min(kMlpRows, M - r0), mlp, x + r0 * H, mlp_scratch_.data());
+        const Backend::Mlp mlp{L.gate.get(), L.up.get(), L.down.get(), L.bgate.get(), L.bup.get(), L.bdown.get()};
+        be.gated_mlp(x, M, mlp, y);
       });
-      times_.time(St::residual, [&] { be.add(h, x, M * H); });
     }
+    times_.time(St::residual, [&] {
+      if (!layers_.empty()) be.add(h, y, M, H);
+    });
     // Only the rows that predict scored targets go through the final norm and the head.
-    const int64_t S = int64_t(score_rows.size());
     if (S == 0) return;
-    float* hs = buffer(hs_, S * H);
-    float* hn = buffer(hn_, S * H);
-    for (int64_t i = 0; i < S; ++i) std::memcpy(hs + i * H, h + score_rows[i] * H, H * sizeof(float));
+    float* hs = static_cast<float*>(hs_.get(*this, S * H * 4));
+    void* hn = hn_.get(*this, S * H * A);
     times_.time(St::head, [&] {
-      be.rmsnorm(hs, final_norm_.data(), S, H, eps, hn);
-      be.logprobs(hn, S, head_, targets.data(), lp.data());
+      be.gather_scored(h, H, hs);
+      be.norm(NormKind::rms, hs, *final_norm_, nullptr, S, eps, hn);
+      be.logprobs(hn, head_ ? *head_ : *embed_);
+      be.download_logprobs(lp);
     });
   }
 
-  const TensorView& tensor(const std::string& name, std::vector<int64_t> shape) {
-    const TensorView& t = ckpt_.get(name);
+  const TensorView* tensor(const std::string& name, std::vector<int64_t> shape) {
+    if (!ckpt_) return nullptr;
+    const TensorView& t = ckpt_->get(name);
     if (t.shape != shape)
       input_error("{}: tensor '{}' has shape {} but {} implies {}", t.file, name, nlohmann::json(t.shape).dump(),
                   c_.path, nlohmann::json(shape).dump());
-    return t;
+    return &t;
   }
 
-  Weight matrix(const std::string& name, int64_t rows, int64_t cols) {
-    const TensorView& t = tensor(name, {rows, cols});
-    if (t.dtype == DType::bf16) return {WeightType::bf16, t.data, rows, cols};
-    if (t.dtype == DType::f32) return {WeightType::f32, t.data, rows, cols};
-    owned_.push_back(to_f32(t));  // f16: widened once (exact)
-    return {WeightType::f32, owned_.back().data(), rows, cols};
+  // Random weights: each tensor its own seed (from the model's seed and the tensor's name), scaled
+  // as transformers' initializer_range (0.02) scales its normal init.
+  uint64_t tensor_seed(const std::string& name) const {
+    uint64_t h = seed_ ^ 0xcbf29ce484222325ull;
+    for (unsigned char ch : name) h = (h ^ ch) * 0x100000001b3ull;
+    return h;
   }
 
-  std::vector<float> vec(const std::string& name, int64_t n) { return to_f32(tensor(name, {n})); }
+  std::unique_ptr<Tensor> matrix(const std::string& name, int64_t rows, int64_t cols) {
+    const TensorView* t = tensor(name, {rows, cols});
+    if (!t) return be_->random_matrix(rows, cols, tensor_seed(name), 0.02f * std::sqrt(3.0f));
+    const HostMatrix m{backend_dtype(t->dtype), t->data, rows, cols, cols};
+    return be_->load_matrix(m);
+  }
+
+  std::vector<float> host_vector(const std::string& name, int64_t n, float fallback) {
+    const TensorView* t = tensor(name, {n});
+    std::vector<float> v(size_t(n), fallback);
+    if (t) {
+      const HostMatrix m{backend_dtype(t->dtype), t->data, 1, n, n};
+      backend::stack_to_f32(std::span(&m, 1), v.data());
+    }
+    return v;
+  }
+
+  std::unique_ptr<Tensor> norm_weight(const std::string& name, int64_t n) {
+    const std::vector<float> v = host_vector(name, n, 1.0f);
+    return be_->load_vector(v.data(), 1, n);
+  }
+  std::unique_ptr<Tensor> bias(const std::string& name, int64_t n) {
+    const std::vector<float> v = host_vector(name, n, 0.0f);
+    return be_->load_vector(v.data(), 1, n);
+  }
 
   ModelConfig c_;
   DecoderSpec spec_;
-  Checkpoint ckpt_;
-  std::unique_ptr<backend::Backend> be_;
+  std::optional<Checkpoint> ckpt_;
+  std::unique_ptr<Backend> be_;
   ModelInfo info_;
-  std::vector<std::vector<float>> owned_;
-  Weight embed_, head_;
+  uint64_t seed_;
+  std::unique_ptr<Tensor> embed_, head_, final_norm_;
   std::vector<Layer> layers_;
-  std::vector<float> final_norm_;
   StageTimes times_;
-  std::vector<float> rope_inv_, rope_cos_, rope_sin_;  // append_rope's tables
-  std::vector<float> h_, x_, q_, k_, v_, att_, hs_, hn_;  // forward's activations
-  AlignedBuffer<float> mlp_scratch_;                      // grows, never zero-filled
+  // Rope tables: host copies of every region, and the backend's tables of all of them.
+  std::map<std::vector<float>, std::pair<int64_t, int64_t>> rope_regions_;  // inv_freq -> (first row, rows)
+  std::vector<float> rope_cos_host_, rope_sin_host_;
+  std::unique_ptr<Tensor> rope_cos_, rope_sin_;
+  // The batch being scored (score() fills them; forward() hands them to the backend).
+  std::vector<int32_t> ids_, rope_rows_, score_rows_, targets_;
+  std::vector<backend::SeqSpan> seqs_;
+  Slot h_, x_, y_, q_, k_, v_, att_, hs_, hn_;  // forward's activations
 };
 
 }  // namespace
 
-std::unique_ptr<LanguageModel> make_decoder(ModelConfig config, DecoderSpec spec, Checkpoint checkpoint,
-                                            std::unique_ptr<backend::Backend> backend, ModelInfo info) {
+std::unique_ptr<LanguageModel> make_decoder(ModelConfig config, DecoderSpec spec, std::optional<Checkpoint> checkpoint,
+                                            std::unique_ptr<Backend> backend, ModelInfo info, uint64_t random_seed) {
   return std::make_unique<Decoder>(std::move(config), std::move(spec), std::move(checkpoint), std::move(backend),
-                                   std::move(info));
+                                   std::move(info), random_seed);
 }
 
 }  // namespace ziq::model

@@ -1,11 +1,13 @@
 // The Llama-family decoder that LlamaForCausalLM, MistralForCausalLM and Qwen2ForCausalLM share:
 // embedding, N x (RMSNorm, attention with rotary positions and grouped KV heads, RMSNorm, SwiGLU
-// MLP), final RMSNorm, head. What differs between families (biases, sliding windows) is a
+// MLP), final RMSNorm, head. It is written once over the backend interface (backend/backend.h)
+// and runs on every backend. What differs between families (biases, sliding windows) is a
 // DecoderSpec that each architecture file derives from config.json.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,7 +30,10 @@ DecoderSpec llama_spec(const ModelConfig& c);
 DecoderSpec mistral_spec(const ModelConfig& c);
 DecoderSpec qwen2_spec(const ModelConfig& c);
 
-std::unique_ptr<LanguageModel> make_decoder(ModelConfig config, DecoderSpec spec, Checkpoint checkpoint,
-                                            std::unique_ptr<backend::Backend> backend, ModelInfo info);
+// Weights from the checkpoint, or (no checkpoint: benchmarks) seeded random bf16 weights made by
+// the backend, with norm weights of 1 as transformers initialises them.
+std::unique_ptr<LanguageModel> make_decoder(ModelConfig config, DecoderSpec spec, std::optional<Checkpoint> checkpoint,
+                                            std::unique_ptr<backend::Backend> backend, ModelInfo info,
+                                            uint64_t random_seed = 0);
 
 }  // namespace ziq::model

@@ -80,8 +80,33 @@ std::string resolve_model_path(const std::string& ref) {
   return best.string();
 }
 
+std::unique_ptr<backend::Backend> make_backend(const LoadOptions& options) {
+  const std::string& precision = options.precision;
+  if (!precision.empty() && precision != "f32" && precision != "bf16")
+    usage_error("--precision {}: expected f32 or bf16", precision);
+  std::string kind = options.backend;
+  if (kind == "auto") kind = backend::cuda_device_count() > 0 ? "cuda" : "cpu";
+  if (kind == "cpu") return backend::make_cpu_backend(options.threads, precision.empty() ? "f32" : precision);
+  if (kind == "cuda") {
+    if (!backend::cuda_compiled())
+      usage_error("--backend cuda: this build of ziq has no CUDA backend (rebuild where nvcc is installed)");
+    return backend::make_cuda_backend(options.device, precision.empty() ? "bf16" : precision);
+  }
+  if (kind == "reference") {
+    if (precision == "bf16") usage_error("--backend reference computes in float32/float64 only, not bf16");
+    return backend::make_reference_backend();
+  }
+  usage_error("--backend {}: expected cpu, cuda, auto or reference", options.backend);
+}
+
 std::unique_ptr<LanguageModel> load_model(const std::string& ref, const LoadOptions& options) {
-  const std::string path = resolve_model_path(ref);
+  // Random weights need only config.json: `ref` may then also be config.json itself.
+  std::string path;
+  if (options.random_weights && std::filesystem::is_regular_file(ref))
+    path = std::filesystem::path(ref).parent_path().string();
+  else
+    path = resolve_model_path(ref);
+  if (path.empty()) path = ".";
   ModelConfig config = read_config(path);
   const Architecture* arch = nullptr;
   for (const auto& a : kArchitectures)
@@ -92,7 +117,6 @@ std::unique_ptr<LanguageModel> load_model(const std::string& ref, const LoadOpti
     input_error("{}: architecture '{}' is not supported (ziq runs {})", config.path, config.architecture, known);
   }
   DecoderSpec spec = arch->spec(config);
-  Checkpoint checkpoint = Checkpoint::open_folder(path);
 
   ModelInfo info;
   info.architecture = config.architecture;
@@ -103,15 +127,22 @@ std::unique_ptr<LanguageModel> load_model(const std::string& ref, const LoadOpti
   info.hidden_size = config.hidden_size;
   info.max_positions = config.max_position_embeddings;
   uint64_t h = fnv1a(0xcbf29ce484222325ull, config.raw.dump());
-  for (const auto& header : checkpoint.headers()) h = fnv1a(h, header);
+  std::optional<Checkpoint> checkpoint;
+  if (options.random_weights) {
+    h = fnv1a(h, fmt::format("random weights, seed {}", options.seed));
+    info.dtype = "bf16";
+    const int64_t H = config.hidden_size, I = config.intermediate_size, D = config.head_dim;
+    const int64_t per_layer = H * D * (2 * config.n_heads + 2 * config.n_kv_heads) + 3 * H * I + 2 * H;
+    info.n_params = config.n_layers * per_layer + H + config.vocab_size * H * (config.tie_word_embeddings ? 1 : 2);
+  } else {
+    checkpoint = Checkpoint::open_folder(path);
+    for (const auto& header : checkpoint->headers()) h = fnv1a(h, header);
+    for (const auto& [name, t] : checkpoint->tensors()) info.n_params += t.numel();
+    info.dtype = dtype_name(checkpoint->get("model.embed_tokens.weight").dtype);
+  }
   info.fingerprint = fmt::format("{:016x}", h);
-  for (const auto& [name, t] : checkpoint.tensors()) info.n_params += t.numel();
-  const TensorView& embed = checkpoint.get("model.embed_tokens.weight");
-  info.dtype = dtype_name(embed.dtype);
-
-  if (options.backend != "cpu") usage_error("--backend {}: not available in this build (cpu)", options.backend);
-  return make_decoder(std::move(config), std::move(spec), std::move(checkpoint),
-                      backend::make_cpu_backend(options.threads, options.precision), std::move(info));
+  return make_decoder(std::move(config), std::move(spec), std::move(checkpoint), make_backend(options),
+                      std::move(info), options.seed);
 }
 
 }  // namespace ziq::model

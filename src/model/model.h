@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+namespace ziq::backend { class Backend; }
+
 namespace ziq::model {
 
 struct ModelInfo {
@@ -22,6 +24,8 @@ struct ModelInfo {
   int64_t hidden_size = 0;
   int64_t n_params = 0;
   int64_t max_positions = 0;
+  std::string backend;    // the backend that runs it, e.g. "cpu (avx512-f32)", "cuda (NVIDIA H200)"
+  std::string precision;  // the arithmetic it really runs: "f32" or "bf16"
 };
 
 // One window: tokens[0, length). Targets tokens[j] for j in [score_begin, length) are scored, each
@@ -38,13 +42,23 @@ struct ScoreResult {
 };
 
 struct LoadOptions {
-  std::string backend = "cpu";  // "cpu" (later "cuda")
-  int threads = 0;              // 0 = all cores
+  // "cpu", "cuda", "auto" (cuda when this build has it and a GPU is there, else cpu) or
+  // "reference" (plain loops in double: slow, for checking).
+  std::string backend = "cpu";
+  int device = 0;   // cuda: the GPU
+  int threads = 0;  // cpu: 0 = all cores
   // "f32": float32 arithmetic throughout, equal to transformers' float32 forward (the default).
   // "bf16": matrix-product inputs rounded to bf16 (float32 accumulation), and on AMX CPUs the
   // attention's q, k, v and softmax weights too; about twice as fast on CPUs with AVX-512 BF16 or
   // AMX; log-probabilities move by ~1e-2, as in a bfloat16 transformers run.
-  std::string precision = "f32";
+  // On cuda "bf16" means bf16 weights and activations (float32 accumulation and softmax, float64
+  // sums); "f32" float32 throughout, no TF32. Empty: the backend's default (f32 on the CPU, bf16
+  // on cuda).
+  std::string precision;
+  // No checkpoint: the model is built from config.json alone with seeded random bf16 weights
+  // made by the backend (benchmarks of shapes no one has on disk).
+  bool random_weights = false;
+  uint64_t seed = 0;
 };
 
 class LanguageModel {
@@ -60,6 +74,8 @@ class LanguageModel {
 // `ref` is a model folder, or "org/name" found offline in the Hugging Face cache
 // (HF_HOME or ~/.cache/huggingface/hub: models--org--name/snapshots/REV).
 std::string resolve_model_path(const std::string& ref);
+// The backend LoadOptions asks for (usage errors for unknown names or a CUDA-less build).
+std::unique_ptr<backend::Backend> make_backend(const LoadOptions& options);
 std::unique_ptr<LanguageModel> load_model(const std::string& ref, const LoadOptions& options = {});
 
 }  // namespace ziq::model

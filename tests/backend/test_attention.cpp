@@ -151,13 +151,15 @@ TEST(Attention, BackendMatchesSingleThreadBitForBit) {
   att.run_all();
   auto backend = make_cpu_backend(3);
   std::vector<float> out(c.ref.size(), NAN);
-  backend->attention(c.q.data(), c.k.data(), c.v.data(), out.data(), c.seqs, 14, 2, 64, 0.125f, 0);
+  backend->set_batch({{}, {}, c.seqs, {}, {}});
+  backend->attention(c.q.data(), c.k.data(), c.v.data(), out.data(), 14, 2, 64, 0.125f, 0);
   EXPECT_EQ(out, single);
   // A sequence alone gives the same bits as inside the batch.
   const SeqSpan alone{0, 65};
   std::vector<float> out1(65 * 14 * 64, NAN);
+  backend->set_batch({{}, {}, {&alone, 1}, {}, {}});
   backend->attention(c.q.data() + 150 * 14 * 64, c.k.data() + 150 * 2 * 64, c.v.data() + 150 * 2 * 64, out1.data(),
-                     {&alone, 1}, 14, 2, 64, 0.125f, 0);
+                     14, 2, 64, 0.125f, 0);
   EXPECT_TRUE(std::equal(out1.begin(), out1.end(), single.begin() + 150 * 14 * 64));
 }
 

@@ -11,6 +11,7 @@
 
 #include "backend/backend.h"
 #include "backend/cpu/gemm.h"
+#include "backend/cpu/vec.h"
 
 namespace {
 
@@ -33,25 +34,30 @@ TEST(CpuBackend, GatedMlpEqualsTheStepsOneByOne) {
         auto be = make_cpu_backend(3, precision);
         const std::vector<uint16_t> wg = random_bf16(size_t(I) * H, rng, 0.2f), wu = random_bf16(size_t(I) * H, rng, 0.2f),
                                     wd = random_bf16(size_t(H) * I, rng, 0.2f);
-        const Weight gate{WeightType::bf16, wg.data(), I, H}, up{WeightType::bf16, wu.data(), I, H},
-            down{WeightType::bf16, wd.data(), H, I};
+        auto gate = be->load_matrix(HostMatrix{DType::bf16, wg.data(), I, H, H});
+        auto up = be->load_matrix(HostMatrix{DType::bf16, wu.data(), I, H, H});
+        auto down = be->load_matrix(HostMatrix{DType::bf16, wd.data(), H, I, I});
         std::vector<float> x(size_t(m) * H), bg(I), bu(I), bd(H);
         for (auto* v : {&x, &bg, &bu, &bd})
           for (float& f : *v) f = dist(rng);
-        const Backend::Mlp mlp{&gate, &up, &down, biases ? bg.data() : nullptr, biases ? bu.data() : nullptr,
-                               biases ? bd.data() : nullptr};
+        auto tbg = be->load_vector(bg.data(), 1, I), tbu = be->load_vector(bu.data(), 1, I),
+             tbd = be->load_vector(bd.data(), 1, H);
+        const Backend::Mlp mlp{gate.get(), up.get(), down.get(), biases ? tbg.get() : nullptr,
+                               biases ? tbu.get() : nullptr, biases ? tbd.get() : nullptr};
 
+        // The steps one by one: the products through the backend, silu * up here (as cpu::silu_mul
+        // does: x / (1 + exp(-x)) in float32), then the down product.
         std::vector<float> g(size_t(m) * I), u(size_t(m) * I), want(size_t(m) * H);
-        const Backend::Product gate_up[] = {{&gate, mlp.bgate, g.data()}, {&up, mlp.bup, u.data()}};
+        const Backend::Product gate_up[] = {{gate.get(), mlp.bgate, g.data()}, {up.get(), mlp.bup, u.data()}};
         be->matmul_many(x.data(), m, gate_up);
-        be->silu_mul(g.data(), u.data(), int64_t(m) * I);
-        be->matmul(g.data(), m, down, mlp.bdown, want.data());
+        cpu::silu_mul(g.data(), u.data(), int64_t(m) * I);
+        be->matmul(g.data(), m, *down, mlp.bdown, want.data());
 
-        std::vector<float> scratch(2 * size_t(m) * I), got(size_t(m) * H, -1.0f);
-        be->gated_mlp(x.data(), m, mlp, got.data(), scratch.data());
+        std::vector<float> got(size_t(m) * H, -1.0f);
+        be->gated_mlp(x.data(), m, mlp, got.data());
         EXPECT_EQ(got, want) << be->name() << " m=" << m << " H=" << H << " I=" << I << " biases " << biases;
-        // In place, as the decoder calls it.
-        be->gated_mlp(x.data(), m, mlp, x.data(), scratch.data());
+        // In place, as a decoder may call it.
+        be->gated_mlp(x.data(), m, mlp, x.data());
         EXPECT_EQ(x, want) << be->name() << " in place, m=" << m << " H=" << H << " I=" << I;
       }
 }

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "backend/backend.h"
 #include "model/model.h"
 
 namespace {
@@ -33,29 +34,40 @@ Golden read_golden(const std::string& dir) {
 
 class ModelGolden : public testing::TestWithParam<std::string> {};
 
+// On every backend of this build: the CPU one (float32), the reference (plain loops, double sums)
+// and, where a GPU is present, cuda in --precision f32.
 TEST_P(ModelGolden, LogprobsEqualTransformers) {
   const std::string dir = std::string(ZIQ_TEST_DATA) + "/models/" + GetParam();
   const Golden g = read_golden(dir);
-  auto model = load_model(dir);
-  EXPECT_EQ(model->info().path, dir);
   ASSERT_FALSE(g.tokens.empty());
-  double worst = 0;
-  for (size_t s = 0; s < g.tokens.size(); ++s) {
-    ScoreRequest req{g.tokens[s].data(), int64_t(g.tokens[s].size()), 1};
-    ScoreResult res;
-    model->score({&req, 1}, {&res, 1}, true);
-    ASSERT_EQ(res.token_logprobs.size(), g.logprobs[s].size());
-    double sum = 0;
-    for (size_t i = 0; i < res.token_logprobs.size(); ++i) {
-      const double err = std::abs(res.token_logprobs[i] - g.logprobs[s][i]);
-      worst = std::max(worst, err);
-      ASSERT_LE(err, 1e-4) << GetParam() << " sequence " << s << " (length " << g.tokens[s].size()
-                           << ") target " << i + 1;
-      sum -= g.logprobs[s][i];
+  std::vector<std::string> backends = {"cpu", "reference"};
+  if (ziq::backend::cuda_device_count() > 0) backends.push_back("cuda");
+  for (const std::string& backend : backends) {
+    LoadOptions opt;
+    opt.backend = backend;
+    opt.precision = "f32";
+    auto model = load_model(dir, opt);
+    EXPECT_EQ(model->info().path, dir);
+    EXPECT_EQ(model->info().precision, "f32");
+    double worst = 0;
+    for (size_t s = 0; s < g.tokens.size(); ++s) {
+      ScoreRequest req{g.tokens[s].data(), int64_t(g.tokens[s].size()), 1};
+      ScoreResult res;
+      model->score({&req, 1}, {&res, 1}, true);
+      ASSERT_EQ(res.token_logprobs.size(), g.logprobs[s].size());
+      double sum = 0;
+      for (size_t i = 0; i < res.token_logprobs.size(); ++i) {
+        const double err = std::abs(res.token_logprobs[i] - g.logprobs[s][i]);
+        worst = std::max(worst, err);
+        ASSERT_LE(err, 1e-4) << GetParam() << " on " << backend << ": sequence " << s << " (length "
+                             << g.tokens[s].size() << ") target " << i + 1;
+        sum -= g.logprobs[s][i];
+      }
+      EXPECT_NEAR(res.nll_nats, sum, 1e-4 * res.token_logprobs.size());
     }
-    EXPECT_NEAR(res.nll_nats, sum, 1e-4 * res.token_logprobs.size());
+    std::printf("%s on %s: max |ziq - transformers| = %.3g\n", GetParam().c_str(), model->info().backend.c_str(),
+                worst);
   }
-  std::printf("%s: max |ziq - transformers| = %.3g\n", GetParam().c_str(), worst);
 }
 
 // A batch of windows of different lengths, each scoring from its own score_begin, gives exactly
@@ -89,7 +101,10 @@ TEST_P(ModelGolden, BitIdenticalAcrossBatchesAndThreads) {
   for (const char* precision : {"f32", "bf16"}) {
     std::vector<std::vector<float>> first;
     for (int threads : {1, 3}) {
-      auto model = load_model(dir, LoadOptions{"cpu", threads, precision});
+      LoadOptions opt;
+      opt.threads = threads;
+      opt.precision = precision;
+      auto model = load_model(dir, opt);
       std::vector<ScoreResult> batch(reqs.size());
       model->score(reqs, batch, true);
       for (size_t s = 0; s < reqs.size(); ++s) {
@@ -133,7 +148,8 @@ TEST_P(ModelGolden, Bf16PrecisionIsClose) {
   EXPECT_LT(worst, 0.25);
   EXPECT_LT(sum_err / n, 0.02);
   EXPECT_LT(std::abs(total - sum_ref) / sum_ref, 1e-3);
-  EXPECT_THROW(load_model(dir, LoadOptions{"cpu", 0, "f8"}), ziq::Error);
+  opt.precision = "f8";
+  EXPECT_THROW(load_model(dir, opt), ziq::Error);
 }
 
 INSTANTIATE_TEST_SUITE_P(TinyModels, ModelGolden,
