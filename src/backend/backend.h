@@ -90,6 +90,13 @@ class Backend {
   virtual void upload(void* dst, const void* host, size_t bytes) = 0;
   virtual void download(void* host, const void* src, size_t bytes) = 0;
 
+  // Waits until every op issued so far has finished (profiling; CPU backends run ops at once).
+  virtual void synchronize() {}
+  // Device memory: the most in use since the backend started, and what is free now (bytes; 0 on
+  // backends that use host memory).
+  virtual int64_t peak_memory() const { return 0; }
+  virtual int64_t free_memory() const { return 0; }
+
   // ---- the batch ----
   virtual void set_batch(const Batch& batch) = 0;
   // Waits for the ops in flight, then copies the log-probabilities of the batch's scored rows

@@ -33,7 +33,7 @@ struct EvalArgs {
   std::string protocol = "paper";
   int64_t context = 1900;
   int64_t stride = 512;
-  int batch = 4;
+  int batch = 0;  // 0: the backend's choice (4 on the CPU, from free memory on a GPU)
   int threads = 0;
   std::string precision;        // empty: the backend's default (f32 on the CPU, bf16 on cuda)
   std::string backend = "auto";
@@ -147,7 +147,7 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   protocol.stride = args.stride;
   if (args.context < 1) usage_error("--context must be at least 1 (got {})", args.context);
   if (args.stride < 1) usage_error("--stride must be at least 1 (got {})", args.stride);
-  if (args.batch < 1) usage_error("--batch must be at least 1 (got {})", args.batch);
+  if (args.batch < 0) usage_error("--batch must be at least 1, or 0 for the backend's choice (got {})", args.batch);
 
   model::LoadOptions load;
   load.backend = args.backend;
@@ -160,6 +160,7 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
 
   text::CorpusReader reader(corpora);
   auto prepared = eval::prepare_corpus(reader, *tokenizer, protocol, args.threads);
+  const int batch = args.batch > 0 ? args.batch : lm->suggested_batch(protocol.context + 1);
 
   // The run's identity: what decides every window's nats. Resuming needs all of it equal.
   nlohmann::json key = {{"model", info.fingerprint},
@@ -172,6 +173,9 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
                         {"precision", info.precision},
                         {"dtype", info.dtype},
                         {"ziq", ZIQ_VERSION}};
+  // A GPU's products may round differently for a different number of rows; the CPU backends give
+  // the same bits whatever the batch (tested), so only there may a run resume with another batch.
+  if (info.backend.rfind("cpu", 0) != 0 && info.backend != "reference") key["batch"] = batch;
   const std::string db_path = args.db.empty() ? store::default_results_path() : args.db;
   store::ResultsStore results(db_path);
   store::EvalProgress progress(results.database(), key.dump());
@@ -187,7 +191,7 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   g_stop.store(false);
   auto previous = std::signal(SIGINT, on_interrupt);
   eval::ScoreOptions options;
-  options.batch = args.batch;
+  options.batch = batch;
   options.stop = &g_stop;
   options.progress = !global.quiet && !global.json;
   eval::EvalResult result;
@@ -230,6 +234,9 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   if (result.resumed_windows)
     record.notes += fmt::format("{}resumed: {} of {} windows from an earlier run", record.notes.empty() ? "" : "; ",
                                 result.resumed_windows, result.windows);
+  // Load time and device memory, for the next user of the same GPU.
+  record.notes += fmt::format("{}load {:.1f} s; batch {}", record.notes.empty() ? "" : "; ", info.load_seconds, batch);
+  if (lm->peak_memory() > 0) record.notes += fmt::format("; peak GPU memory {:.1f} GiB", lm->peak_memory() / 1073741824.0);
   record.subsets = run_figures(result);
   const int64_t run_id = results.insert_finished_run(record);
   const auto t_end = std::chrono::steady_clock::now();
@@ -267,6 +274,9 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
                   {"windows", result.windows},
                   {"resumed_windows", result.resumed_windows}};
   j["seconds"] = seconds;
+  j["load_seconds"] = info.load_seconds;
+  j["batch"] = batch;
+  j["peak_device_memory_bytes"] = lm->peak_memory();
   j["scoring_seconds"] = score_seconds;
   j["scored_tokens_per_second"] = tokens_per_second;
 
@@ -317,9 +327,12 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
     if (result.resumed_windows)
       std::fprintf(stderr, "note: resumed: %lld of %lld windows were already in the results database\n",
                    static_cast<long long>(result.resumed_windows), static_cast<long long>(result.windows));
-    std::fprintf(stderr, "saved as run %lld (key %s) in %s (%.1f s; scoring %.1f s, %.0f scored tokens/s)\n",
-                 static_cast<long long>(run_id), progress.run_key().c_str(), db_path.c_str(), seconds, score_seconds,
-                 tokens_per_second);
+    std::fprintf(stderr, "saved as run %lld (key %s) in %s (%.1f s; load %.1f s; scoring %.1f s, %.0f scored tokens/s)\n",
+                 static_cast<long long>(run_id), progress.run_key().c_str(), db_path.c_str(), seconds,
+                 info.load_seconds, score_seconds, tokens_per_second);
+    if (lm->peak_memory() > 0)
+      std::fprintf(stderr, "%s: batch %d windows, peak GPU memory %.1f GiB\n", info.backend.c_str(), batch,
+                   lm->peak_memory() / 1073741824.0);
   }
 }
 
@@ -331,7 +344,8 @@ void setup(CLI::App& sub, const GlobalOptions& global) {
       ->capture_default_str();
   sub.add_option("--context", args->context, "Context length C; windows hold C + 1 tokens")->capture_default_str();
   sub.add_option("--stride", args->stride, "Stride s between windows")->capture_default_str();
-  sub.add_option("--batch", args->batch, "Windows per model call")->capture_default_str();
+  sub.add_option("--batch", args->batch, "Windows per model call (0: 4 on the CPU, as many as fit on a GPU, up to 16)")
+      ->capture_default_str();
   sub.add_option("--threads", args->threads, "Threads (0 = all cores)")->capture_default_str();
   sub.add_option("--precision", args->precision,
                  "f32 (equal to transformers' float32) or bf16 (matrix inputs rounded to bf16, faster); default f32 on "

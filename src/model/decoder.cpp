@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -36,12 +37,12 @@ struct Layer {
 };
 
 // ZIQ_PROFILE=1: seconds spent in each stage of the forward pass, printed to stderr when the model
-// is released. For finding where the time goes; the stage waits for the backend's ops to finish
-// only on backends that run ops at once (the CPU ones), so on cuda it shows launch time.
+// is released. For finding where the time goes: each stage waits for the backend's ops to finish
+// (on cuda this removes the overlap of launches with work, so the total grows a little).
 class StageTimes {
  public:
   enum Stage { embed, norm, qkv, rope, attention, out_proj, mlp, residual, head, count };
-  StageTimes() : on_(std::getenv("ZIQ_PROFILE") != nullptr) {}
+  explicit StageTimes(Backend* be) : on_(std::getenv("ZIQ_PROFILE") != nullptr), be_(be) {}
   ~StageTimes() {
     if (!on_) return;
     static const char* names[count] = {"embed",    "norm", "qkv",     "rope", "attention",
@@ -55,13 +56,16 @@ class StageTimes {
   template <typename Fn>
   void time(Stage s, Fn&& fn) {
     if (!on_) return fn();
+    be_->synchronize();
     const auto t0 = std::chrono::steady_clock::now();
     fn();
+    be_->synchronize();
     seconds_[s] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
 
  private:
   bool on_;
+  Backend* be_;
   double seconds_[count] = {};
 };
 
@@ -70,7 +74,8 @@ class Decoder final : public LanguageModel {
   Decoder(ModelConfig config, DecoderSpec spec, std::optional<Checkpoint> checkpoint, std::unique_ptr<Backend> be,
           ModelInfo info, uint64_t seed)
       : c_(std::move(config)), spec_(std::move(spec)), ckpt_(std::move(checkpoint)), be_(std::move(be)),
-        info_(std::move(info)), seed_(seed) {
+        info_(std::move(info)), seed_(seed), times_(be_.get()) {
+    const auto t0 = std::chrono::steady_clock::now();
     const int64_t H = c_.hidden_size, I = c_.intermediate_size, D = c_.head_dim;
     const int64_t q_dim = c_.n_heads * D, kv_dim = c_.n_kv_heads * D;
     info_.backend = be_->name();
@@ -103,9 +108,25 @@ class Decoder final : public LanguageModel {
     }
     final_norm_ = norm_weight("model.norm.weight", H);
     if (!c_.tie_word_embeddings) head_ = matrix("lm_head.weight", c_.vocab_size, H);
+    be_->synchronize();
+    info_.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
 
   const ModelInfo& info() const override { return info_; }
+  int64_t peak_memory() const override { return be_->peak_memory(); }
+
+  int suggested_batch(int64_t window_tokens) const override {
+    const int64_t free = be_->free_memory();
+    if (free == 0) return 4;  // host memory: the CPU backends
+    // Activation bytes per packed row (h in f32; x, y, q, k, v, attention output in the
+    // activation type), and the backend's fixed scratch (MLP blocks, head logits) as a margin.
+    const int64_t H = c_.hidden_size, q_dim = c_.n_heads * c_.head_dim, kv_dim = c_.n_kv_heads * c_.head_dim;
+    const int64_t A = int64_t(be_->act_bytes());
+    const int64_t per_row = 4 * H + A * (2 * H + 2 * q_dim + 2 * kv_dim) + 4 * H;  // + the scored rows' copies
+    const int64_t margin = int64_t(6) << 30;
+    const int64_t rows = std::max<int64_t>(0, free - margin) / per_row;
+    return int(std::clamp<int64_t>(rows / std::max<int64_t>(1, window_tokens), 1, 16));
+  }
 
   void score(std::span<const ScoreRequest> batch, std::span<ScoreResult> out, bool want_token_logprobs) override {
     if (out.size() != batch.size()) internal_error("score: {} results for {} requests", out.size(), batch.size());

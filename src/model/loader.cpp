@@ -126,14 +126,20 @@ std::unique_ptr<LanguageModel> load_model(const std::string& ref, const LoadOpti
   info.n_layers = config.n_layers;
   info.hidden_size = config.hidden_size;
   info.max_positions = config.max_position_embeddings;
+  {
+    const int64_t H = config.hidden_size, I = config.intermediate_size, D = config.head_dim;
+    info.linear_params = config.n_layers * (H * D * (2 * config.n_heads + 2 * config.n_kv_heads) + 3 * H * I);
+    info.attention_flops_per_pair = 4 * config.n_layers * config.n_heads * D;
+    info.head_flops_per_token = 2 * config.vocab_size * H;
+  }
   uint64_t h = fnv1a(0xcbf29ce484222325ull, config.raw.dump());
   std::optional<Checkpoint> checkpoint;
   if (options.random_weights) {
     h = fnv1a(h, fmt::format("random weights, seed {}", options.seed));
     info.dtype = "bf16";
-    const int64_t H = config.hidden_size, I = config.intermediate_size, D = config.head_dim;
-    const int64_t per_layer = H * D * (2 * config.n_heads + 2 * config.n_kv_heads) + 3 * H * I + 2 * H;
-    info.n_params = config.n_layers * per_layer + H + config.vocab_size * H * (config.tie_word_embeddings ? 1 : 2);
+    const int64_t H = config.hidden_size;
+    info.n_params = info.linear_params + config.n_layers * 2 * H + H +
+                    config.vocab_size * H * (config.tie_word_embeddings ? 1 : 2);
   } else {
     checkpoint = Checkpoint::open_folder(path);
     for (const auto& header : checkpoint->headers()) h = fnv1a(h, header);

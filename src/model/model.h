@@ -26,6 +26,13 @@ struct ModelInfo {
   int64_t max_positions = 0;
   std::string backend;    // the backend that runs it, e.g. "cpu (avx512-f32)", "cuda (NVIDIA H200)"
   std::string precision;  // the arithmetic it really runs: "f32" or "bf16"
+  double load_seconds = 0;  // reading, converting and uploading the weights
+  // For FLOP counts (benchmarks): parameters of the layers' matrix products (each costs 2 FLOPs per
+  // token), FLOPs of attention per (query, key) pair over all layers (4 * heads * head_dim each),
+  // and of the head per scored token (2 * vocab * hidden).
+  int64_t linear_params = 0;
+  int64_t attention_flops_per_pair = 0;
+  int64_t head_flops_per_token = 0;
 };
 
 // One window: tokens[0, length). Targets tokens[j] for j in [score_begin, length) are scored, each
@@ -69,6 +76,11 @@ class LanguageModel {
   // bit for bit whatever else is in the batch and whatever the thread count.
   virtual void score(std::span<const ScoreRequest> batch, std::span<ScoreResult> out,
                      bool want_token_logprobs) = 0;
+  // Windows of `window_tokens` tokens per score() call that suit the backend: 4 on the CPU; on a
+  // GPU as many as its free memory holds, up to 16 (products of ~30,000 rows run at full rate).
+  virtual int suggested_batch(int64_t window_tokens) const = 0;
+  // Bytes of device memory in use at most so far (0 on the CPU).
+  virtual int64_t peak_memory() const = 0;
 };
 
 // `ref` is a model folder, or "org/name" found offline in the Hugging Face cache

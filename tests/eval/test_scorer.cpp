@@ -57,6 +57,8 @@ class FakeModel : public model::LanguageModel {
     }
     if (++calls_ == stop_after_ && stop_) stop_->store(true);
   }
+  int suggested_batch(int64_t) const override { return 4; }
+  int64_t peak_memory() const override { return 0; }
   void stop_after(int calls, std::atomic<bool>* flag) { stop_after_ = calls; stop_ = flag; calls_ = 0; }
   int calls() const { return calls_; }
 

@@ -157,3 +157,42 @@ INSTANTIATE_TEST_SUITE_P(TinyModels, ModelGolden,
                                          "llama_gqa_headdim", "mistral", "qwen2"));
 
 }  // namespace
+
+namespace {
+
+// A model from config.json alone with seeded random weights (benchmarks of shapes without a
+// checkpoint): the same weights, so the same log-probabilities, on every backend; another seed
+// gives other weights.
+TEST(RandomWeights, SameModelOnEveryBackend) {
+  using namespace ziq::model;
+  const std::string config = std::string(ZIQ_TEST_DATA) + "/models/llama_gqa_headdim/config.json";
+  std::vector<int32_t> tokens(120);
+  for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = int32_t((i * 7919) % 32000);
+  const ScoreRequest req{tokens.data(), int64_t(tokens.size()), 1};
+  auto score = [&](const std::string& backend, uint64_t seed) {
+    LoadOptions opt;
+    opt.backend = backend;
+    opt.precision = "f32";
+    opt.random_weights = true;
+    opt.seed = seed;
+    auto model = load_model(config, opt);
+    EXPECT_EQ(model->info().dtype, "bf16");
+    ScoreResult res;
+    model->score({&req, 1}, {&res, 1}, true);
+    return res;
+  };
+  const ScoreResult ref = score("reference", 5);
+  std::vector<std::string> backends = {"cpu"};
+  if (ziq::backend::cuda_device_count() > 0) backends.push_back("cuda");
+  for (const std::string& b : backends) {
+    const ScoreResult got = score(b, 5);
+    ASSERT_EQ(got.token_logprobs.size(), ref.token_logprobs.size());
+    for (size_t i = 0; i < got.token_logprobs.size(); ++i)
+      EXPECT_NEAR(got.token_logprobs[i], ref.token_logprobs[i], 1e-4) << b << " target " << i;
+  }
+  // Near-uniform predictions (weights of std 0.02), yet another seed moves them.
+  EXPECT_NEAR(ref.nll_nats / double(ref.token_logprobs.size()), std::log(32000.0), 0.1);
+  EXPECT_GT(std::abs(score("reference", 6).nll_nats - ref.nll_nats), 1e-6);
+}
+
+}  // namespace

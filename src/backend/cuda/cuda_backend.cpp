@@ -203,6 +203,13 @@ class CudaBackend final : public Backend {
     check(cudaMemcpyAsync(dst, host, bytes, cudaMemcpyHostToDevice, stream_), "upload");
     check(cudaStreamSynchronize(stream_), "upload");
   }
+  void synchronize() override { check(cudaStreamSynchronize(stream_), "synchronize"); }
+  int64_t peak_memory() const override { return peak_; }
+  int64_t free_memory() const override {
+    size_t free_b = 0, total_b = 0;
+    cudaMemGetInfo(&free_b, &total_b);
+    return int64_t(free_b);
+  }
   void download(void* host, const void* src, size_t bytes) override {
     check(cudaMemcpyAsync(host, src, bytes, cudaMemcpyDeviceToHost, stream_), "download");
     check(cudaStreamSynchronize(stream_), "download");
@@ -258,6 +265,7 @@ class CudaBackend final : public Backend {
     check(cudaMemcpyAsync(out.data(), logprobs_dev_.ptr, out.size() * 8, cudaMemcpyDeviceToHost, stream_),
           "download_logprobs");
     check(cudaStreamSynchronize(stream_), "the forward pass");
+    note_memory();
   }
 
   // ---- ops ----
@@ -401,6 +409,13 @@ class CudaBackend final : public Backend {
   }
 
  private:
+  // Device memory in use (all processes' allocations on this GPU: what nvidia-smi shows), its
+  // peak sampled after each forward pass, when the activations and scratch are all allocated.
+  void note_memory() {
+    size_t free_b = 0, total_b = 0;
+    if (cudaMemGetInfo(&free_b, &total_b) == cudaSuccess) peak_ = std::max(peak_, int64_t(total_b - free_b));
+  }
+
   static constexpr size_t kWorkspace = size_t(64) << 20;     // cuBLASLt's, for split-K and the like
   static constexpr size_t kStaging = size_t(32) << 20;       // per pinned upload buffer
   static constexpr size_t kBatchHost = size_t(64) << 20;     // the batch's pinned upload buffer
@@ -498,6 +513,7 @@ class CudaBackend final : public Backend {
   int n_seqs_ = 0;
   DeviceMemory logprobs_dev_;
   int64_t logprobs_count_ = 0;
+  int64_t peak_ = 0;
   // Scratch kept between batches.
   DeviceMemory mlp_scratch_, head_logits_, head_stats_;
   size_t mlp_scratch_bytes_ = 0, head_logits_bytes_ = 0, head_stats_bytes_ = 0;
