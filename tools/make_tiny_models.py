@@ -8,7 +8,8 @@ weights (model loaded back in float32, eager attention) for a few fixed token se
 about 2000 tokens so long context and rope scaling are exercised.
 
 Needs torch and transformers (not in CI; the outputs are committed). Rerun from the repo root:
-    python3 tools/make_tiny_models.py
+    python3 tools/make_tiny_models.py            # every model
+    python3 tools/make_tiny_models.py NAME...    # only these (e.g. llama_hd128 mistral_hd64)
 The outputs are deterministic for a given torch/transformers version (here torch 2.15, transformers 5.24).
 """
 import json
@@ -122,6 +123,7 @@ def to_transformers4_style(cfg):
 
 def main():
     os.makedirs(OUT, exist_ok=True)
+    ONLY.update(sys.argv[1:])
 
     # Llama 3 style rope scaling: low, medium and high frequencies all present for head_dim 8.
     torch.manual_seed(1)
@@ -164,8 +166,28 @@ def main():
                       rope_parameters={"rope_type": "default", "rope_theta": 1000000.0})
     _randomized_save(Qwen2ForCausalLM, cfg, "qwen2", "qwen2_5", 600, shard="2MB")
 
+    # The GPU kernels' real paths: head_dim 128 (Llama-2/3-7B) and 64 (Qwen2-0.5B-like), with
+    # real tokenizers; tied embeddings keep the files small.
+    torch.manual_seed(7)
+    cfg = LlamaConfig(**llama_base(hidden_size=64, intermediate_size=128, num_attention_heads=2,
+                                   num_key_value_heads=1, head_dim=128, tie_word_embeddings=True,
+                                   rope_parameters={"rope_type": "default", "rope_theta": 10000.0}))
+    _randomized_save(LlamaForCausalLM, cfg, "llama_hd128", "llama2", 700)
+    torch.manual_seed(8)
+    cfg = MistralConfig(vocab_size=32768, hidden_size=64, intermediate_size=160, num_hidden_layers=2,
+                        num_attention_heads=4, num_key_value_heads=2, head_dim=64, max_position_embeddings=4096,
+                        sliding_window=300, rms_norm_eps=1e-5, initializer_range=0.2,
+                        tie_word_embeddings=True, rope_parameters={"rope_type": "default",
+                                                                   "rope_theta": 1000000.0})
+    _randomized_save(MistralForCausalLM, cfg, "mistral_hd64", "mistral_7b_v0_3", 800)
+
+
+ONLY = set()  # names given on the command line: make only these
+
 
 def _randomized_save(cls, cfg, name, tokenizer, seed, **kw):
+    if ONLY and name not in ONLY:
+        return
     torch.manual_seed(seed)
     model = cls(cfg)
     randomize(model, seed)
