@@ -33,6 +33,11 @@ committed goldens were made that way on an H200 (the CPU takes hours for the who
 cores). `--check FILE` compares the run with an earlier golden file (say, a CPU run on prefixes)
 and prints the largest relative BPC difference.
 
+--dtype bfloat16 runs transformers' own bfloat16 forward instead (weights and activations bf16,
+SDPA attention, logits upcast to float32 before the log-softmax, the loss still summed in
+float64): what a user running transformers in bf16 gets, to compare ziq's bf16 error with
+(tests/python/test_gpu_eval.py).
+
 Needs torch, transformers, tokenizers, sentencepiece (not in CI; the output is committed). From
 the repo root:
     python3 tools/reference_bpc.py --device cuda        # writes tests/data/bpc_golden.json
@@ -145,6 +150,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "data", "bpc_golden.json"))
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--models-dir", default=MODELS)
+    ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -158,8 +164,12 @@ def main():
     entries = []
     for name in args.models:
         folder = os.path.join(args.models_dir, name)
-        model = transformers.AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32,
-                                                                  attn_implementation="eager").to(device)
+        if args.dtype == "bfloat16":
+            model = transformers.AutoModelForCausalLM.from_pretrained(folder, dtype=torch.bfloat16,
+                                                                      attn_implementation="sdpa").to(device)
+        else:
+            model = transformers.AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32,
+                                                                      attn_implementation="eager").to(device)
         model.eval()
         encode, how = load_tokenizer(folder)
         files = sorted(f for f in os.listdir(folder) if f.endswith((".json", ".safetensors", ".model"))
@@ -197,7 +207,8 @@ def main():
         "made_by": "tools/reference_bpc.py",
         "torch": torch.__version__,
         "transformers": transformers.__version__,
-        "dtype": "float32 (weights upcast), eager attention, " + (
+        "dtype": ("bfloat16, sdpa attention, logits upcast to float32, " if args.dtype == "bfloat16" else
+                  "float32 (weights upcast), eager attention, ") + (
             f"CUDA {torch.cuda.get_device_name(device)}, TF32 off" if device.type == "cuda" else "CPU"),
         "protocol": {"name": "paper", "context": 1900, "stride": 512},
         "corpus_rule": (f"first documents of each corpus file up to and including the one at which the "

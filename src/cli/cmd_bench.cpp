@@ -1,25 +1,28 @@
 // `ziq bench`: the engine's speed on a model, or on a model shape alone. With --random-weights the
 // model is built from config.json with seeded random bf16 weights made by the backend (on the GPU
-// itself for cuda), so a 7B or 70B shape can be measured without a checkpoint on disk. Windows of
-// random token ids, the paper's scoring (the first window scores every target, the others the
-// last --stride), timed after one warm-up batch. Prints tokens through the model per second,
+// itself for cuda), so a 7B or 70B shape can be measured without a checkpoint on disk. The windows
+// are the paper's over a stream of token ids (--tokens: little-endian int32, else seeded random
+// ids): window w covers [w * stride, w * stride + C + 1), the first scores every target, the
+// others their last `stride`. Timed after one warm-up batch. Prints tokens through the model per second,
 // scored tokens per second, model FLOP/s (products, attention, head on scored rows), load time and
 // peak device memory.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <cstring>
 #include <random>
 
 #include "cli/command.h"
 #include "core/error.h"
+#include "core/mapped_file.h"
 #include "model/model.h"
 
 namespace ziq::cli {
 namespace {
 
 struct BenchArgs {
-  std::string model;
+  std::string model, tokens;
   model::LoadOptions load;
   int64_t context = 1900, stride = 512;
   int batch = 0, windows = 0, repeat = 1;
@@ -34,16 +37,28 @@ void run(BenchArgs args, const GlobalOptions& global) {
   const model::ModelInfo& info = lm->info();
   const int64_t len = args.context + 1;
   const int batch = args.batch > 0 ? args.batch : lm->suggested_batch(len);
-  const int windows = args.windows > 0 ? args.windows : 4 * batch;
-
-  // Windows of random ids; window w scores its last `stride` targets (all of them for w == 0).
-  std::mt19937 rng(7);
-  std::uniform_int_distribution<int32_t> id(0, int32_t(info.vocab_size - 1));
-  std::vector<int32_t> tokens(size_t(windows) * len);
-  for (int32_t& t : tokens) t = id(rng);
+  std::vector<int32_t> tokens;
+  if (!args.tokens.empty()) {
+    const std::string bytes = read_file(args.tokens);
+    tokens.resize(bytes.size() / 4);
+    std::memcpy(tokens.data(), bytes.data(), tokens.size() * 4);
+    for (size_t i = 0; i < tokens.size(); ++i)
+      if (tokens[i] < 0 || tokens[i] >= info.vocab_size)
+        input_error("{}: token {} is id {}, outside the model's vocabulary of {}", args.tokens, i, tokens[i],
+                    info.vocab_size);
+  }
+  const int64_t available = tokens.empty() ? INT64_MAX : (int64_t(tokens.size()) - len) / args.stride + 1;
+  if (available < 1) input_error("{}: {} tokens, fewer than one window of {}", args.tokens, tokens.size(), len);
+  const int windows = int(std::min<int64_t>(args.windows > 0 ? args.windows : 4 * batch, available));
+  if (tokens.empty()) {  // seeded random ids
+    std::mt19937 rng(7);
+    std::uniform_int_distribution<int32_t> id(0, int32_t(info.vocab_size - 1));
+    tokens.resize(size_t(windows - 1) * args.stride + len);
+    for (int32_t& t : tokens) t = id(rng);
+  }
   std::vector<model::ScoreRequest> reqs;
   for (int w = 0; w < windows; ++w)
-    reqs.push_back({tokens.data() + size_t(w) * len, len, w == 0 ? 1 : len - args.stride});
+    reqs.push_back({tokens.data() + size_t(w) * args.stride, len, w == 0 ? 1 : len - args.stride});
 
   auto run_all = [&](int64_t first, int64_t count) {
     double nats = 0;
@@ -107,6 +122,7 @@ void setup(CLI::App& sub, const GlobalOptions& global) {
   args->load.backend = "auto";
   sub.add_option("--model,-m", args->model, "Model folder, or (with --random-weights) a folder or config.json")
       ->required();
+  sub.add_option("--tokens", args->tokens, "Token ids (little-endian int32) whose paper windows are scored");
   sub.add_flag("--random-weights", args->load.random_weights,
                "Seeded random bf16 weights from config.json alone (made on the device)");
   sub.add_option("--seed", args->load.seed, "Seed of the random weights")->capture_default_str();
