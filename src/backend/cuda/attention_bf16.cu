@@ -20,28 +20,14 @@
 // memory (cp.async zero-fill), so one kernel serves e.g. 40..64.
 //
 // Deterministic: fixed loop orders, no atomics; a block's result depends only on its sequence.
-#include "backend/cuda/attention_configs.h"
-#include "backend/cuda/common.cuh"
+#include "backend/cuda/flash_common.cuh"
 
 #include <type_traits>
 
 namespace ziq::backend::cuda {
 namespace {
 
-using bf16 = __nv_bfloat16;
-
-struct FlashParams {
-  const bf16* q;
-  const bf16* k;
-  const bf16* v;
-  bf16* o;
-  int64_t ldq, ldk, ldv, ldo;
-  const DevSeqSpan* seqs;
-  int group;         // query heads per kv head
-  int head_dim;      // the real head dimension (<= D), a multiple of 8
-  float scale_log2;  // scale * log2(e): softmax in base 2
-  int64_t window;    // > 0: keys j > i - window only
-};
+using namespace flash;
 
 template <int D, int MT, int BN>
 struct Flash {
@@ -58,28 +44,6 @@ struct Flash {
   static constexpr size_t kSmemBytes = size_t(BM + 4 * BN) * kStride * sizeof(bf16);
 };
 
-__device__ __forceinline__ uint32_t smem_addr(const void* p) {
-  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
-}
-
-// 16 bytes global -> shared, bypassing L1; zero-filled (nothing read) when !pred.
-__device__ __forceinline__ void cp_async16(uint32_t dst, const void* src, bool pred) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(pred ? 16 : 0));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
-
-__device__ __forceinline__ void ldmatrix_x4(uint32_t addr, uint32_t (&r)[4]) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(addr));
-}
-__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t addr, uint32_t (&r)[4]) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(addr));
-}
-
 // d += a b for a 16x16 (row) bf16 tile a, a 16x8 (col) tile (b0, b1), f32 accumulators.
 __device__ __forceinline__ void mma_bf16(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
   asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
@@ -88,15 +52,8 @@ __device__ __forceinline__ void mma_bf16(float (&d)[4], const uint32_t (&a)[4], 
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
-// 2^x; exp2(-inf) = 0. The hardware approximation (2 ulp) is far below bf16's rounding of P.
-__device__ __forceinline__ float exp2_fast(float x) {
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
-  return y;
-}
-
 template <int D, int MT, int BN>
-__global__ void __launch_bounds__(Flash<D, MT, BN>::kThreads, 2) flash_kernel(const FlashParams p) {
+__global__ void __launch_bounds__(Flash<D, MT, BN>::kThreads, 2) flash_kernel(const Params p) {
   using C = Flash<D, MT, BN>;
   constexpr int kStride = C::kStride, BM = C::BM;
   extern __shared__ __align__(16) unsigned char smem[];
@@ -114,12 +71,8 @@ __global__ void __launch_bounds__(Flash<D, MT, BN>::kThreads, 2) flash_kernel(co
   const int g = lane >> 2, t = lane & 3;  // mma fragment coordinates: row g (and g + 8), column 2t
   const int wrow = warp * MT * 16;        // the warp's first row in the block
 
-  // Keys the block needs: up to its last row (causal), from its first row's window.
   const int window = p.window > 0 ? int(min(p.window, int64_t(len))) : 0;
-  const int kend = min(len, q0 + BM);
-  const int kstart = window > 0 ? max(0, q0 - window + 1) : 0;
-  const int tile0 = kstart / BN;
-  const int n_tiles = (kend + BN - 1) / BN - tile0;
+  const auto [tile0, n_tiles] = key_tiles(q0, BM, len, window, BN);
 
   const int chunks = p.head_dim / 8;
   const bf16* qg = p.q + seq.offset * p.ldq + int64_t(head) * p.head_dim;
@@ -228,47 +181,10 @@ __global__ void __launch_bounds__(Flash<D, MT, BN>::kThreads, 2) flash_kernel(co
     // Mask where the tile crosses the diagonal, the window's edge or the sequence's end.
     if (k0 + BN - 1 > row_lo || k0 + BN > len || (window > 0 && k0 <= row_hi - window)) {
 #pragma unroll
-      for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-        for (int j = 0; j < BN / 8; ++j)
-#pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            const int row = row_lo + mt * 16 + g + (e >> 1) * 8;
-            const int key = k0 + j * 8 + 2 * t + (e & 1);
-            if (key > row || key >= len || (window > 0 && key <= row - window)) s[mt][j][e] = -INFINITY;
-          }
+      for (int mt = 0; mt < MT; ++mt) mask_tile(s[mt], row_lo + mt * 16 + g, k0 + 2 * t, len, window);
     }
-
-    // Online softmax, base 2: a row's new max over its 4 lanes, the old sum and O rescaled.
 #pragma unroll
-    for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        float mx = -INFINITY;
-#pragma unroll
-        for (int j = 0; j < BN / 8; ++j) mx = fmaxf(mx, fmaxf(s[mt][j][2 * h], s[mt][j][2 * h + 1]));
-        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-        const float m_new = fmaxf(row_max[mt][h], mx);
-        // A row with no key yet (all -inf) keeps a zero base: exp2(-inf - 0) = 0, never NaN.
-        const float base = m_new == -INFINITY ? 0.f : m_new * p.scale_log2;
-        const float alpha = exp2_fast(row_max[mt][h] * p.scale_log2 - base);
-        row_max[mt][h] = m_new;
-        float sum = 0.f;
-#pragma unroll
-        for (int j = 0; j < BN / 8; ++j)
-#pragma unroll
-          for (int e = 2 * h; e < 2 * h + 2; ++e) {
-            s[mt][j][e] = exp2_fast(fmaf(s[mt][j][e], p.scale_log2, -base));
-            sum += s[mt][j][e];
-          }
-        row_sum[mt][h] = row_sum[mt][h] * alpha + sum;
-#pragma unroll
-        for (int j = 0; j < D / 8; ++j) {
-          o[mt][j][2 * h] *= alpha;
-          o[mt][j][2 * h + 1] *= alpha;
-        }
-      }
+    for (int mt = 0; mt < MT; ++mt) softmax_tile(s[mt], o[mt], row_max[mt], row_sum[mt], p.scale_log2);
 
     // O += bf16(P) V. The S accumulators of key tiles 2kk, 2kk+1 are exactly the A fragment of a
     // 16x16 P tile; ldmatrix.trans of V gives the B fragments of two 8-column output tiles.
@@ -276,12 +192,7 @@ __global__ void __launch_bounds__(Flash<D, MT, BN>::kThreads, 2) flash_kernel(co
     for (int kk = 0; kk < BN / 16; ++kk) {
       uint32_t a[MT][4];
 #pragma unroll
-      for (int mt = 0; mt < MT; ++mt) {
-        a[mt][0] = pack_bf16x2(s[mt][2 * kk][0], s[mt][2 * kk][1]);
-        a[mt][1] = pack_bf16x2(s[mt][2 * kk][2], s[mt][2 * kk][3]);
-        a[mt][2] = pack_bf16x2(s[mt][2 * kk + 1][0], s[mt][2 * kk + 1][1]);
-        a[mt][3] = pack_bf16x2(s[mt][2 * kk + 1][2], s[mt][2 * kk + 1][3]);
-      }
+      for (int mt = 0; mt < MT; ++mt) p_fragment(s[mt], kk, a[mt]);
 #pragma unroll
       for (int dn = 0; dn < D / 16; ++dn) {
         uint32_t b[4];  // keys [0, 8), [8, 16) of columns dn*16 + [0, 8); then of dn*16 + [8, 16)
@@ -299,20 +210,21 @@ __global__ void __launch_bounds__(Flash<D, MT, BN>::kThreads, 2) flash_kernel(co
   cp_async_wait_all();
 
   // O / l, rounded to bf16 into the warp's own rows of the Q tile (no other warp reads them),
-  // then written out with 16-byte stores.
+  // then written out with 16-byte stores. The warp's lanes have all read their Q rows by now.
+  __syncwarp();
 #pragma unroll
-  for (int mt = 0; mt < MT; ++mt)
+  for (int mt = 0; mt < MT; ++mt) {
+    float inv[2];
+    row_inverse(row_sum[mt], inv);
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      float l = row_sum[mt][h];
-      l += __shfl_xor_sync(0xffffffffu, l, 1);
-      l += __shfl_xor_sync(0xffffffffu, l, 2);
-      const float inv = l > 0.f ? 1.f / l : 0.f;
       bf16* dst = sQ + (wrow + mt * 16 + g + 8 * h) * kStride + 2 * t;
 #pragma unroll
       for (int j = 0; j < D / 8; ++j)
-        *reinterpret_cast<uint32_t*>(dst + j * 8) = pack_bf16x2(o[mt][j][2 * h] * inv, o[mt][j][2 * h + 1] * inv);
+        *reinterpret_cast<uint32_t*>(dst + j * 8) =
+            pack_bf16x2(o[mt][j][2 * h] * inv[h], o[mt][j][2 * h + 1] * inv[h]);
     }
+  }
   __syncwarp();
   bf16* og = p.o + seq.offset * p.ldo + int64_t(head) * p.head_dim;
   for (int i = lane; i < MT * 16 * chunks; i += 32) {
@@ -324,7 +236,7 @@ __global__ void __launch_bounds__(Flash<D, MT, BN>::kThreads, 2) flash_kernel(co
 }
 
 template <int D, int MT, int BN>
-void launch_flash(const FlashParams& p, int n_heads, int n_seqs, int64_t max_len, cudaStream_t s) {
+void launch_flash(const Params& p, int n_heads, int n_seqs, int64_t max_len, cudaStream_t s) {
   using C = Flash<D, MT, BN>;
   auto kernel = flash_kernel<D, MT, BN>;
   check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(C::kSmemBytes)),
@@ -334,55 +246,95 @@ void launch_flash(const FlashParams& p, int n_heads, int n_seqs, int64_t max_len
   check_launch("attention (bf16)");
 }
 
-struct FlashEntry {
-  FlashConfig cfg;
-  void (*launch)(const FlashParams&, int, int, int64_t, cudaStream_t);
-};
+Launch mma_launch(int d, int mt, int bn) {
+  const int key = d * 10000 + mt * 1000 + bn;
+  switch (key) {
+    case 32 * 10000 + 2 * 1000 + 64: return launch_flash<32, 2, 64>;
+    case 64 * 10000 + 2 * 1000 + 64: return launch_flash<64, 2, 64>;
+    case 64 * 10000 + 1 * 1000 + 64: return launch_flash<64, 1, 64>;
+    case 80 * 10000 + 2 * 1000 + 64: return launch_flash<80, 2, 64>;
+    case 96 * 10000 + 2 * 1000 + 64: return launch_flash<96, 2, 64>;
+    case 128 * 10000 + 2 * 1000 + 64: return launch_flash<128, 2, 64>;
+    case 128 * 10000 + 2 * 1000 + 32: return launch_flash<128, 2, 32>;
+    case 128 * 10000 + 1 * 1000 + 64: return launch_flash<128, 1, 64>;
+    case 160 * 10000 + 1 * 1000 + 64: return launch_flash<160, 1, 64>;
+    case 192 * 10000 + 1 * 1000 + 32: return launch_flash<192, 1, 32>;
+    case 256 * 10000 + 1 * 1000 + 32: return launch_flash<256, 1, 32>;
+    default: return nullptr;
+  }
+}
 
-// For each D, the first entry is the default (chosen by timing on an H200: bench/cuda_attention_bench).
-constexpr FlashEntry kFlash[] = {
-    {{32, 2, 64}, launch_flash<32, 2, 64>},     //
-    {{64, 2, 64}, launch_flash<64, 2, 64>},     //
-    {{64, 2, 128}, launch_flash<64, 2, 128>},   //
-    {{64, 1, 64}, launch_flash<64, 1, 64>},     //
-    {{80, 2, 64}, launch_flash<80, 2, 64>},     //
-    {{96, 2, 64}, launch_flash<96, 2, 64>},     //
-    {{128, 2, 64}, launch_flash<128, 2, 64>},   //
-    {{128, 2, 32}, launch_flash<128, 2, 32>},   //
-    {{128, 1, 64}, launch_flash<128, 1, 64>},   //
-    {{128, 1, 128}, launch_flash<128, 1, 128>}, //
-    {{160, 1, 64}, launch_flash<160, 1, 64>},   //
-    {{192, 1, 32}, launch_flash<192, 1, 32>},   //
-    {{256, 1, 32}, launch_flash<256, 1, 32>},   //
-    {{256, 1, 64}, launch_flash<256, 1, 64>},   //
+// The configurations. For each head dimension the first one the device runs is the default; the
+// wgmma ones come first (compute capability 9.0 only). Timings on an H200 that chose them: see
+// bench/cuda_attention_bench.cu.
+const FlashConfig kFlash[] = {
+    // wgmma (sm_90a): d, bn, -, warpgroups
+    {64, 64, 0, 1},
+    {64, 128, 0, 1},
+    {64, 64, 0, 2},
+    {128, 64, 0, 1},
+    {128, 64, 0, 2},
+    {128, 64, 0, 1, true},
+    // mma.sync: d, bn, mt
+    {32, 64, 2, 0},
+    {64, 64, 2, 0},
+    {64, 64, 1, 0},
+    {80, 64, 2, 0},
+    {96, 64, 2, 0},
+    {128, 64, 2, 0},
+    {128, 32, 2, 0},
+    {128, 64, 1, 0},
+    {160, 64, 1, 0},
+    {192, 32, 1, 0},
+    {256, 32, 1, 0},
 };
 constexpr int kFlashCount = int(sizeof(kFlash) / sizeof(kFlash[0]));
+
+Launch launcher(const FlashConfig& c) {
+  return c.warpgroups ? wgmma_launch(c.d, c.bn, c.warpgroups, c.swap_v) : mma_launch(c.d, c.mt, c.bn);
+}
+
+bool device_is_sm90() {
+  int dev = 0, major = 0, minor = 0;
+  check_cuda(cudaGetDevice(&dev), "attention: device");
+  check_cuda(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev), "attention: device");
+  check_cuda(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev), "attention: device");
+  return major == 9 && minor == 0;
+}
 
 }  // namespace
 
 int flash_config_count() { return kFlashCount; }
-FlashConfig flash_config(int i) { return kFlash[i].cfg; }
+FlashConfig flash_config(int i) { return kFlash[i]; }
+
+bool flash_config_supported(int i) {
+  return i >= 0 && i < kFlashCount && launcher(kFlash[i]) && (kFlash[i].warpgroups == 0 || device_is_sm90());
+}
 
 int flash_default_config(int head_dim) {
+  const bool sm90 = device_is_sm90();
   int best = -1;
-  for (int i = 0; i < kFlashCount; ++i)
-    if (kFlash[i].cfg.d >= head_dim && (best < 0 || kFlash[i].cfg.d < kFlash[best].cfg.d)) best = i;
+  for (int i = 0; i < kFlashCount; ++i) {
+    const FlashConfig& c = kFlash[i];
+    if (c.d < head_dim || (c.warpgroups && !sm90) || !launcher(c)) continue;
+    if (best < 0 || c.d < kFlash[best].d) best = i;
+  }
   return best;
 }
 
 void attention_bf16_config(int config, const bf16* q, int64_t ldq, const bf16* k, int64_t ldk, const bf16* v,
                            int64_t ldv, bf16* out, int64_t ldo, const DevSeqSpan* seqs, int n_seqs, int64_t max_len,
                            int n_heads, int n_kv_heads, int head_dim, float scale, int64_t window, cudaStream_t s) {
-  if (config < 0 || config >= kFlashCount || kFlash[config].cfg.d < head_dim)
+  if (!flash_config_supported(config) || kFlash[config].d < head_dim)
     fail("attention (bf16): no kernel configuration " + std::to_string(config) + " for head_dim " +
-         std::to_string(head_dim));
+         std::to_string(head_dim) + " on this device");
   // 16-byte copies of each head's rows.
   if (ldq % 8 || ldk % 8 || ldv % 8 || ldo % 8 || !aligned16(q) || !aligned16(k) || !aligned16(v) ||
       !aligned16(out))
     fail("attention (bf16): q, k, v and out need 16-byte aligned rows (strides multiples of 8)");
-  const FlashParams p{q,   k,   v,   out, ldq, ldk, ldv, ldo, seqs, n_heads / n_kv_heads, head_dim,
-                      scale * 1.4426950408889634f, window};
-  kFlash[config].launch(p, n_heads, n_seqs, max_len, s);
+  const Params p{q,   k,   v,   out, ldq, ldk, ldv, ldo, seqs, n_heads / n_kv_heads, head_dim,
+                 scale * 1.4426950408889634f, window};
+  launcher(kFlash[config])(p, n_heads, n_seqs, max_len, s);
 }
 
 }  // namespace ziq::backend::cuda

@@ -8,14 +8,18 @@
 namespace ziq::backend::cuda {
 
 struct FlashConfig {
-  int d;   // head dimension the kernel is compiled for; smaller head_dims run zero-padded up to it
-  int mt;  // 16-row tiles per warp (4 warps: 64 * mt query rows per block)
-  int bn;  // keys per K/V tile
+  int d;                // head dimension compiled for; smaller head_dims run zero-padded up to it
+  int bn;               // keys per K/V tile
+  int mt;               // mma.sync kernel: 16-row tiles per warp (4 warps: 64 * mt query rows a block)
+  int warpgroups;       // wgmma kernel (compute capability 9.0): warpgroups of 64 query rows a block
+  bool swap_v = false;  // wgmma: V descriptor's strides swapped (a layout experiment)
 };
 
 int flash_config_count();
 FlashConfig flash_config(int i);
-// The configuration attention<__nv_bfloat16> runs for head_dim, or -1 when none fits.
+// Whether configuration i runs on the current device (wgmma ones need compute capability 9.0).
+bool flash_config_supported(int i);
+// The configuration attention<__nv_bfloat16> runs for head_dim on the current device, -1 if none.
 int flash_default_config(int head_dim);
 
 // attention<__nv_bfloat16> with a given configuration (which must have d >= head_dim).
