@@ -41,7 +41,7 @@ struct F32Attn {
 };
 
 template <int DMAX, int BN>
-__global__ void __launch_bounds__(256, 2) attention_f32_kernel(const F32Params p) {
+__global__ void __launch_bounds__(256, DMAX >= 256 ? 1 : 2) attention_f32_kernel(const F32Params p) {
   using C = F32Attn<DMAX, BN>;
   constexpr int BM = C::BM, kRS = C::kRowStride, kPS = C::kPStride, kOC = DMAX / 16, kSC = BN / 16;
   extern __shared__ float smem_f[];
