@@ -4,7 +4,8 @@
 // per sequence, and one JSON line per measurement for bench/cuda_attention_bench.py, which runs
 // torch's scaled_dot_product_attention on the same shapes beside it.
 //
-//   ziq_cuda_attention_bench [--seqs 8] [--len 1900] [--reps 20]
+//   ziq_cuda_attention_bench [--seqs 8] [--len 1900] [--reps 20] [--warmup 3] [--shape i]
+// (--shape i: only the i-th shape; --warmup 0 --reps 1: each kernel once, for a profiler.)
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
@@ -13,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -35,13 +37,15 @@ struct Shape {
   int heads, kv_heads, d;
 };
 
-// Median time in ms of `reps` runs of f after 3 warm-up runs.
+int g_warmup = 3;
+
+// Median time in ms of `reps` runs of f after g_warmup warm-up runs.
 template <typename F>
 float time_ms(int reps, F&& f) {
   cudaEvent_t a, b;
   check(cudaEventCreate(&a), "event");
   check(cudaEventCreate(&b), "event");
-  for (int i = 0; i < 3; ++i) f();
+  for (int i = 0; i < g_warmup; ++i) f();
   check(cudaDeviceSynchronize(), "warm-up");
   std::vector<float> ms;
   for (int i = 0; i < reps; ++i) {
@@ -63,12 +67,14 @@ float time_ms(int reps, F&& f) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int n_seqs = 8, reps = 20;
+  int n_seqs = 8, reps = 20, only_shape = -1;
   int64_t len = 1900;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--seqs")) n_seqs = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--len")) len = std::atoll(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--reps")) reps = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--shape")) only_shape = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--warmup")) g_warmup = std::atoi(argv[i + 1]);
   }
   cudaDeviceProp prop;
   check(cudaGetDeviceProperties(&prop, 0), "device");
@@ -88,7 +94,9 @@ int main(int argc, char** argv) {
   check(cudaMemcpy(dspans, spans.data(), spans.size() * sizeof(DevSeqSpan), cudaMemcpyHostToDevice), "copy");
 
   std::printf("%-24s %-18s %10s %10s\n", "shape", "kernel", "ms", "TFLOP/s");
-  for (const Shape& sh : shapes) {
+  for (int si = 0; si < int(std::size(shapes)); ++si) {
+    if (only_shape >= 0 && si != only_shape) continue;
+    const Shape& sh = shapes[si];
     const int64_t ld = int64_t(sh.heads + 2 * sh.kv_heads) * sh.d, ldo = int64_t(sh.heads) * sh.d;
     const double flops = 4.0 * double(len) * double(len) / 2.0 * sh.d * sh.heads * n_seqs;
     const float scale = 1.f / std::sqrt(float(sh.d));
@@ -114,7 +122,7 @@ int main(int argc, char** argv) {
     for (int c = 0; c < flash_config_count(); ++c) {
       const FlashConfig fc = flash_config(c);
       if (fc.d != flash_config(def).d || !flash_config_supported(c)) continue;
-      const std::string kind = fc.warpgroups ? "wgmma x" + std::to_string(fc.warpgroups) + (fc.swap_v ? " swap" : "")
+      const std::string kind = fc.warpgroups ? "wgmma x" + std::to_string(fc.warpgroups) + (fc.overlap ? " overlap" : "")
                                              : "mma mt" + std::to_string(fc.mt);
       report("  " + kind + " bn" + std::to_string(fc.bn) + (c == def ? " (default)" : ""),
              time_ms(reps, [&] {

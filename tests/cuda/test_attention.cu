@@ -20,7 +20,7 @@ struct AttnCase {
 
 std::string config_name(const FlashConfig& fc) {
   std::string s = "d" + std::to_string(fc.d) + " bn" + std::to_string(fc.bn);
-  if (fc.warpgroups) return s + " wgmma x" + std::to_string(fc.warpgroups) + (fc.swap_v ? " swap" : "");
+  if (fc.warpgroups) return s + " wgmma x" + std::to_string(fc.warpgroups) + (fc.overlap ? " overlap" : "");
   return s + " mt" + std::to_string(fc.mt);
 }
 

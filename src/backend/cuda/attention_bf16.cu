@@ -102,6 +102,7 @@ __global__ void __launch_bounds__(Flash<D, MT, BN>::kThreads, 2) flash_kernel(co
   using RowsBN = std::integral_constant<int, BN>;
 
   load_tile(sQ, qg, p.ldq, q0, RowsBM{});
+  cp_async_commit();
   load_tile(sK, kg, p.ldk, tile0 * BN, RowsBN{});
   load_tile(sV, vg, p.ldv, tile0 * BN, RowsBN{});
   cp_async_commit();
@@ -115,7 +116,18 @@ __global__ void __launch_bounds__(Flash<D, MT, BN>::kThreads, 2) flash_kernel(co
     row_max[mt][0] = row_max[mt][1] = -INFINITY;
     row_sum[mt][0] = row_sum[mt][1] = 0.f;
   }
+  // Q's A fragments when they stay in registers: loaded once, before the loop.
   uint32_t qf[C::kQInRegs ? MT : 1][C::kQInRegs ? D / 16 : 1][4];
+  if constexpr (C::kQInRegs) {
+    cp_async_wait<1>();
+    __syncthreads();
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+      for (int kk = 0; kk < D / 16; ++kk)
+        ldmatrix_x4(smem_addr(sQ + (wrow + mt * 16 + (lane & 15)) * kStride + kk * 16 + (lane >> 4) * 8),
+                    qf[mt][kk]);
+  }
 
   const int row_lo = q0 + wrow, row_hi = q0 + wrow + MT * 16 - 1;  // the warp's rows
   for (int it = 0; it < n_tiles; ++it) {
@@ -130,16 +142,6 @@ __global__ void __launch_bounds__(Flash<D, MT, BN>::kThreads, 2) flash_kernel(co
       load_tile(sV + (stage ^ 1) * BN * kStride, vg, p.ldv, k0 + BN, RowsBN{});
     }
     cp_async_commit();
-    if constexpr (C::kQInRegs) {
-      if (it == 0) {
-#pragma unroll
-        for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-          for (int kk = 0; kk < D / 16; ++kk)
-            ldmatrix_x4(smem_addr(sQ + (wrow + mt * 16 + (lane & 15)) * kStride + kk * 16 + (lane >> 4) * 8),
-                        qf[mt][kk]);
-      }
-    }
     // Every (row, key) pair of the warp masked: nothing to add.
     if (row_lo >= len || k0 > row_hi || (window > 0 && k0 + BN - 1 <= row_lo - window)) continue;
 
@@ -268,13 +270,15 @@ Launch mma_launch(int d, int mt, int bn) {
 // wgmma ones come first (compute capability 9.0 only). Timings on an H200 that chose them: see
 // bench/cuda_attention_bench.cu.
 const FlashConfig kFlash[] = {
-    // wgmma (sm_90a): d, bn, -, warpgroups
-    {64, 64, 0, 1},
-    {64, 128, 0, 1},
+    // wgmma (sm_90a): d, bn, -, warpgroups, overlap
+    {64, 64, 0, 2, true},
+    {64, 64, 0, 1, true},
     {64, 64, 0, 2},
-    {128, 64, 0, 1},
-    {128, 64, 0, 2},
+    {64, 64, 0, 1},
+    {128, 64, 0, 2, true},
     {128, 64, 0, 1, true},
+    {128, 64, 0, 2},
+    {128, 64, 0, 1},
     // mma.sync: d, bn, mt
     {32, 64, 2, 0},
     {64, 64, 2, 0},
@@ -291,7 +295,7 @@ const FlashConfig kFlash[] = {
 constexpr int kFlashCount = int(sizeof(kFlash) / sizeof(kFlash[0]));
 
 Launch launcher(const FlashConfig& c) {
-  return c.warpgroups ? wgmma_launch(c.d, c.bn, c.warpgroups, c.swap_v) : mma_launch(c.d, c.mt, c.bn);
+  return c.warpgroups ? wgmma_launch(c.d, c.bn, c.warpgroups, c.overlap) : mma_launch(c.d, c.mt, c.bn);
 }
 
 bool device_is_sm90() {

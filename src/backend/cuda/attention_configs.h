@@ -12,7 +12,7 @@ struct FlashConfig {
   int bn;               // keys per K/V tile
   int mt;               // mma.sync kernel: 16-row tiles per warp (4 warps: 64 * mt query rows a block)
   int warpgroups;       // wgmma kernel (compute capability 9.0): warpgroups of 64 query rows a block
-  bool swap_v = false;  // wgmma: V descriptor's strides swapped (a layout experiment)
+  bool overlap = false;  // wgmma: the next tile's S product runs during this tile's softmax
 };
 
 int flash_config_count();

@@ -52,18 +52,18 @@ __device__ __forceinline__ void fence_operands(float (&d)[NT][4]) {
     for (int e = 0; e < 4; ++e) asm volatile("" : "+f"(d[j][e])::"memory");
 }
 
-// d (64 x N, f32) = a (64 x 16, bf16 registers) b (16 x N, bf16 in shared memory) + (scale_d ? d : 0);
+// d (64 x N, f32) = a (64 x 16, bf16 registers) b (16 x N, bf16 in shared memory) (+ d if kAccumulate);
 // kTransB: b is MN-major (N contiguous), else K-major. Each warp holds rows 16w .. 16w + 15 of d and
 // a in the m16n8 fragment layout.
-template <int kTransB>
-__device__ __forceinline__ void wgmma_m64n64(float (&d)[8][4], const uint32_t (&a)[4], uint64_t b, int scale_d) {
-  asm volatile(
-      "{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
-      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {"
-      "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+template <int kTransB, bool kAccumulate>
+__device__ __forceinline__ void wgmma_m64n64(float (&d)[8][4], const uint32_t (&a)[4], uint64_t b) {
+  if constexpr (kAccumulate) {
+    asm volatile(
+        "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {"
+        "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
       "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, "
-      "{%32, %33, %34, %35}, %36, p, 1, 1, %38;\n}\n"
-      : "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]),
+        "{%32, %33, %34, %35}, %36, 1, 1, 1, %37;\n"
+        : "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]),
         "+f"(d[1][0]), "+f"(d[1][1]), "+f"(d[1][2]), "+f"(d[1][3]),
         "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]),
         "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3]),
@@ -71,20 +71,36 @@ __device__ __forceinline__ void wgmma_m64n64(float (&d)[8][4], const uint32_t (&
         "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]),
         "+f"(d[6][0]), "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]),
         "+f"(d[7][0]), "+f"(d[7][1]), "+f"(d[7][2]), "+f"(d[7][3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(scale_d), "n"(kTransB));
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "n"(kTransB));
+  } else {
+    asm volatile(
+        "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {"
+        "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+      "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, "
+        "{%32, %33, %34, %35}, %36, 0, 1, 1, %37;\n"
+        : "=f"(d[0][0]), "=f"(d[0][1]), "=f"(d[0][2]), "=f"(d[0][3]),
+        "=f"(d[1][0]), "=f"(d[1][1]), "=f"(d[1][2]), "=f"(d[1][3]),
+        "=f"(d[2][0]), "=f"(d[2][1]), "=f"(d[2][2]), "=f"(d[2][3]),
+        "=f"(d[3][0]), "=f"(d[3][1]), "=f"(d[3][2]), "=f"(d[3][3]),
+        "=f"(d[4][0]), "=f"(d[4][1]), "=f"(d[4][2]), "=f"(d[4][3]),
+        "=f"(d[5][0]), "=f"(d[5][1]), "=f"(d[5][2]), "=f"(d[5][3]),
+        "=f"(d[6][0]), "=f"(d[6][1]), "=f"(d[6][2]), "=f"(d[6][3]),
+        "=f"(d[7][0]), "=f"(d[7][1]), "=f"(d[7][2]), "=f"(d[7][3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "n"(kTransB));
+  }
 }
 
-template <int kTransB>
-__device__ __forceinline__ void wgmma_m64n128(float (&d)[16][4], const uint32_t (&a)[4], uint64_t b, int scale_d) {
-  asm volatile(
-      "{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
-      "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {"
-      "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+template <int kTransB, bool kAccumulate>
+__device__ __forceinline__ void wgmma_m64n128(float (&d)[16][4], const uint32_t (&a)[4], uint64_t b) {
+  if constexpr (kAccumulate) {
+    asm volatile(
+        "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {"
+        "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
       "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
       "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
       "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, "
-      "{%64, %65, %66, %67}, %68, p, 1, 1, %70;\n}\n"
-      : "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]),
+        "{%64, %65, %66, %67}, %68, 1, 1, 1, %69;\n"
+        : "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]),
         "+f"(d[1][0]), "+f"(d[1][1]), "+f"(d[1][2]), "+f"(d[1][3]),
         "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]),
         "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3]),
@@ -100,26 +116,45 @@ __device__ __forceinline__ void wgmma_m64n128(float (&d)[16][4], const uint32_t 
         "+f"(d[13][0]), "+f"(d[13][1]), "+f"(d[13][2]), "+f"(d[13][3]),
         "+f"(d[14][0]), "+f"(d[14][1]), "+f"(d[14][2]), "+f"(d[14][3]),
         "+f"(d[15][0]), "+f"(d[15][1]), "+f"(d[15][2]), "+f"(d[15][3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(scale_d), "n"(kTransB));
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "n"(kTransB));
+  } else {
+    asm volatile(
+        "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {"
+        "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+      "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
+      "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
+      "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, "
+        "{%64, %65, %66, %67}, %68, 0, 1, 1, %69;\n"
+        : "=f"(d[0][0]), "=f"(d[0][1]), "=f"(d[0][2]), "=f"(d[0][3]),
+        "=f"(d[1][0]), "=f"(d[1][1]), "=f"(d[1][2]), "=f"(d[1][3]),
+        "=f"(d[2][0]), "=f"(d[2][1]), "=f"(d[2][2]), "=f"(d[2][3]),
+        "=f"(d[3][0]), "=f"(d[3][1]), "=f"(d[3][2]), "=f"(d[3][3]),
+        "=f"(d[4][0]), "=f"(d[4][1]), "=f"(d[4][2]), "=f"(d[4][3]),
+        "=f"(d[5][0]), "=f"(d[5][1]), "=f"(d[5][2]), "=f"(d[5][3]),
+        "=f"(d[6][0]), "=f"(d[6][1]), "=f"(d[6][2]), "=f"(d[6][3]),
+        "=f"(d[7][0]), "=f"(d[7][1]), "=f"(d[7][2]), "=f"(d[7][3]),
+        "=f"(d[8][0]), "=f"(d[8][1]), "=f"(d[8][2]), "=f"(d[8][3]),
+        "=f"(d[9][0]), "=f"(d[9][1]), "=f"(d[9][2]), "=f"(d[9][3]),
+        "=f"(d[10][0]), "=f"(d[10][1]), "=f"(d[10][2]), "=f"(d[10][3]),
+        "=f"(d[11][0]), "=f"(d[11][1]), "=f"(d[11][2]), "=f"(d[11][3]),
+        "=f"(d[12][0]), "=f"(d[12][1]), "=f"(d[12][2]), "=f"(d[12][3]),
+        "=f"(d[13][0]), "=f"(d[13][1]), "=f"(d[13][2]), "=f"(d[13][3]),
+        "=f"(d[14][0]), "=f"(d[14][1]), "=f"(d[14][2]), "=f"(d[14][3]),
+        "=f"(d[15][0]), "=f"(d[15][1]), "=f"(d[15][2]), "=f"(d[15][3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "n"(kTransB));
+  }
 }
 
-template <int N>
-__device__ __forceinline__ void wgmma_rs(float (&d)[N / 8][4], const uint32_t (&a)[4], uint64_t b, int scale_d,
-                                         std::integral_constant<int, 0>) {
-  if constexpr (N == 64) wgmma_m64n64<0>(d, a, b, scale_d);
-  else wgmma_m64n128<0>(d, a, b, scale_d);
-}
-template <int N>
-__device__ __forceinline__ void wgmma_rs(float (&d)[N / 8][4], const uint32_t (&a)[4], uint64_t b, int scale_d,
-                                         std::integral_constant<int, 1>) {
-  if constexpr (N == 64) wgmma_m64n64<1>(d, a, b, scale_d);
-  else wgmma_m64n128<1>(d, a, b, scale_d);
+template <int N, bool kTransB, bool kAccumulate>
+__device__ __forceinline__ void wgmma_rs(float (&d)[N / 8][4], const uint32_t (&a)[4], uint64_t b) {
+  if constexpr (N == 64) wgmma_m64n64<kTransB, kAccumulate>(d, a, b);
+  else wgmma_m64n128<kTransB, kAccumulate>(d, a, b);
 }
 #endif
 
-template <int D, int BN, int NWG, bool kSwapV>
+template <int D, int BN, int NWG, bool kOverlap>
 struct Wg {
-  static_assert((D == 64 || D == 128) && (BN == 64 || BN == 128), "wgmma tile shape");
+  static_assert((D == 64 || D == 128) && BN == 64, "wgmma tile shape");
   static constexpr int kThreads = 128 * NWG;
   static constexpr int BM = 64 * NWG;
   static constexpr int kChunks = D / 8;
@@ -128,10 +163,10 @@ struct Wg {
   static constexpr size_t kSmemBytes = kQBytes + 4 * size_t(kKVBytes) + 1024;
 };
 
-template <int D, int BN, int NWG, bool kSwapV>
+template <int D, int BN, int NWG, bool kOverlap>
 __global__ void __launch_bounds__(128 * NWG, NWG == 1 ? 2 : 1) wgmma_kernel(const Params p) {
 #ifdef ZIQ_WGMMA
-  using C = Wg<D, BN, NWG, kSwapV>;
+  using C = Wg<D, BN, NWG, kOverlap>;
   constexpr int BM = C::BM;
   extern __shared__ unsigned char smem[];
   const uint32_t raw = smem_addr(smem);
@@ -173,69 +208,116 @@ __global__ void __launch_bounds__(128 * NWG, NWG == 1 ? 2 : 1) wgmma_kernel(cons
   using RowsBM = std::integral_constant<int, BM>;
   using RowsBN = std::integral_constant<int, BN>;
 
-  load_tile(sQ, qg, p.ldq, q0, RowsBM{});
-  load_tile(sK, kg, p.ldk, tile0 * BN, RowsBN{});
-  load_tile(sV, vg, p.ldv, tile0 * BN, RowsBN{});
-  cp_async_commit();
-
+  // S = Q K^T into d, issued and committed, not waited for. Q's A fragments are re-read from
+  // shared memory each time (a few ldmatrix): kept in registers across the loop instead, ptxas 13.0
+  // was seen giving those registers to P's fragments after the first tile (d 64, BN 64), a wrong
+  // result. K-step kk reads 32 bytes of each K row inside panel kk / 4; the panel's 8-row groups
+  // are 1024 bytes apart.
+  auto issue_s = [&](float (&d)[BN / 8][4], uint32_t k_tile) {
+    uint32_t qf[D / 16][4];
+#pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk)
+      ldmatrix_x4(sQ + swizzled(wrow + (lane & 15), 2 * kk + (lane >> 4), BM), qf[kk]);
+    wgmma_fence();
+    wgmma_rs<BN, false, false>(d, qf[0], descriptor(k_tile, 16, 1024));
+#pragma unroll
+    for (int kk = 1; kk < D / 16; ++kk)
+      wgmma_rs<BN, false, true>(d, qf[kk], descriptor(k_tile + (kk >> 2) * BN * 128 + (kk & 3) * 32, 16, 1024));
+    wgmma_commit();
+  };
   float o[D / 8][4];
 #pragma unroll
   for (int j = 0; j < D / 8; ++j) o[j][0] = o[j][1] = o[j][2] = o[j][3] = 0.f;
   float row_max[2] = {-INFINITY, -INFINITY}, row_sum[2] = {0.f, 0.f};
-  uint32_t qf[D / 16][4];
-
   const int row_lo = q0 + wrow, row_hi = row_lo + 15;
-  for (int it = 0; it < n_tiles; ++it) {
-    const int stage = it & 1;
-    const int k0 = (tile0 + it) * BN;
-    cp_async_wait_all();
-    fence_proxy_async();  // this thread's copies, visible to the tensor cores too
-    // Tile `it` is complete for every thread; every warpgroup is done with tile it-1, whose
-    // buffers the copy below refills.
-    __syncthreads();
-    if (it + 1 < n_tiles) {
-      load_tile(sK + (stage ^ 1) * C::kKVBytes, kg, p.ldk, k0 + BN, RowsBN{});
-      load_tile(sV + (stage ^ 1) * C::kKVBytes, vg, p.ldv, k0 + BN, RowsBN{});
-    }
-    cp_async_commit();
-    if (it == 0) {
-#pragma unroll
-      for (int kk = 0; kk < D / 16; ++kk)
-        ldmatrix_x4(sQ + swizzled(wrow + (lane & 15), 2 * kk + (lane >> 4), BM), qf[kk]);
-    }
-
-    // S = Q K^T: k-step kk reads 32 bytes of each K row, inside panel kk / 4; 8-row groups of
-    // the panel are 1024 bytes apart.
-    const uint32_t k_tile = sK + stage * C::kKVBytes, v_tile = sV + stage * C::kKVBytes;
-    float s[BN / 8][4];
-    wgmma_fence();
-#pragma unroll
-    for (int kk = 0; kk < D / 16; ++kk)
-      wgmma_rs<BN>(s, qf[kk], descriptor(k_tile + (kk >> 2) * BN * 128 + (kk & 3) * 32, 16, 1024), kk > 0,
-                   std::integral_constant<int, 0>{});
-    wgmma_commit();
-    wgmma_wait_all();
-    fence_operands(s);
-
+  // Mask, softmax, then O += P V issued and committed: V read MN-major (d contiguous); k-step kk
+  // is keys 16kk .. 16kk + 15, 2048 bytes into each panel; panels (64 columns of d) are BN * 128
+  // bytes apart.
+  auto softmax_issue_pv = [&](float (&sc)[BN / 8][4], int k0, uint32_t v_tile) {
     if (k0 + BN - 1 > row_lo || k0 + BN > len || (window > 0 && k0 <= row_hi - window))
-      mask_tile(s, row_lo + g, k0 + 2 * t, len, window);
-    softmax_tile(s, o, row_max, row_sum, p.scale_log2);
-
-    // O += P V: V read MN-major (d contiguous); k-step kk is keys 16kk .. 16kk + 15, 2048 bytes
-    // into each panel; panels (64 columns of d) are BN * 128 bytes apart.
+      mask_tile(sc, row_lo + g, k0 + 2 * t, len, window);
+    softmax_tile(sc, o, row_max, row_sum, p.scale_log2);
     uint32_t pf[BN / 16][4];
 #pragma unroll
-    for (int kk = 0; kk < BN / 16; ++kk) p_fragment(s, kk, pf[kk]);
-    constexpr uint32_t kPanel = BN * 128, kGroup = 1024;
+    for (int kk = 0; kk < BN / 16; ++kk) p_fragment(sc, kk, pf[kk]);
+    fence_operands(o);  // the rescaled O is written before the fence
     wgmma_fence();
 #pragma unroll
     for (int kk = 0; kk < BN / 16; ++kk)
-      wgmma_rs<D>(o, pf[kk],
-                  descriptor(v_tile + kk * 2048, kSwapV ? kGroup : kPanel, kSwapV ? kPanel : kGroup), 1,
-                  std::integral_constant<int, 1>{});
+      wgmma_rs<D, true, true>(o, pf[kk], descriptor(v_tile + kk * 2048, BN * 128, 1024));
     wgmma_commit();
+  };
+  auto k_buf = [&](int i) { return sK + (i & 1) * C::kKVBytes; };
+  auto v_buf = [&](int i) { return sV + (i & 1) * C::kKVBytes; };
+
+  if constexpr (!kOverlap) {
+    // Per tile: wait for its K and V, S, softmax, P V, each waited for in turn; the next tile's
+    // copies run meanwhile.
+    load_tile(sQ, qg, p.ldq, q0, RowsBM{});
+    load_tile(k_buf(0), kg, p.ldk, tile0 * BN, RowsBN{});
+    load_tile(v_buf(0), vg, p.ldv, tile0 * BN, RowsBN{});
+    cp_async_commit();
+    for (int it = 0; it < n_tiles; ++it) {
+      const int k0 = (tile0 + it) * BN;
+      cp_async_wait_all();
+      fence_proxy_async();  // this thread's copies, visible to the tensor cores too
+      // Tile `it` is complete for every thread; every warpgroup is done with tile it-1, whose
+      // buffers the copy below refills.
+      __syncthreads();
+      if (it + 1 < n_tiles) {
+        load_tile(k_buf(it + 1), kg, p.ldk, k0 + BN, RowsBN{});
+        load_tile(v_buf(it + 1), vg, p.ldv, k0 + BN, RowsBN{});
+      }
+      cp_async_commit();
+      float sc[BN / 8][4];
+      issue_s(sc, k_buf(it));
+      wgmma_wait_all();
+      fence_operands(sc);
+      softmax_issue_pv(sc, k0, v_buf(it));
+      wgmma_wait_all();
+      fence_operands(o);
+    }
+  } else {
+    // The next tile's S product is issued before this tile's softmax, so the tensor cores work
+    // while the softmax runs. Copy groups: {Q, K_0}, then for each tile j {V_j, K_{j+1}}, issued
+    // one tile ahead.
+    load_tile(sQ, qg, p.ldq, q0, RowsBM{});
+    load_tile(k_buf(0), kg, p.ldk, tile0 * BN, RowsBN{});
+    cp_async_commit();
+    load_tile(v_buf(0), vg, p.ldv, tile0 * BN, RowsBN{});
+    if (n_tiles > 1) load_tile(k_buf(1), kg, p.ldk, (tile0 + 1) * BN, RowsBN{});
+    cp_async_commit();
+    cp_async_wait<1>();
+    fence_proxy_async();
+    __syncthreads();
+    float sc[BN / 8][4];
+    issue_s(sc, k_buf(0));
     wgmma_wait_all();
-    fence_operands(o);
+    fence_operands(sc);
+    for (int it = 0; it < n_tiles; ++it) {
+      const int k0 = (tile0 + it) * BN;
+      cp_async_wait_all();
+      fence_proxy_async();
+      // V_it and K_it+1 are complete for every thread; every warpgroup is done with tile it-1
+      // (its P V product and this tile's S product were waited for): V_it-1's and K_it's buffers
+      // are free for V_it+1 and K_it+2.
+      __syncthreads();
+      if (it + 1 < n_tiles) load_tile(v_buf(it + 1), vg, p.ldv, k0 + BN, RowsBN{});
+      if (it + 2 < n_tiles) load_tile(k_buf(it + 2), kg, p.ldk, k0 + 2 * BN, RowsBN{});
+      cp_async_commit();
+      float next[BN / 8][4];
+      if (it + 1 < n_tiles) issue_s(next, k_buf(it + 1));
+      softmax_issue_pv(sc, k0, v_buf(it));
+      wgmma_wait_all();
+      fence_operands(o);
+      if (it + 1 < n_tiles) {
+        fence_operands(next);
+#pragma unroll
+        for (int j = 0; j < BN / 8; ++j)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) sc[j][e] = next[j][e];
+      }
+    }
   }
   cp_async_wait_all();
 
@@ -262,10 +344,10 @@ __global__ void __launch_bounds__(128 * NWG, NWG == 1 ? 2 : 1) wgmma_kernel(cons
 #endif
 }
 
-template <int D, int BN, int NWG, bool kSwapV>
+template <int D, int BN, int NWG, bool kOverlap>
 void launch(const Params& p, int n_heads, int n_seqs, int64_t max_len, cudaStream_t s) {
-  using C = Wg<D, BN, NWG, kSwapV>;
-  auto kernel = wgmma_kernel<D, BN, NWG, kSwapV>;
+  using C = Wg<D, BN, NWG, kOverlap>;
+  auto kernel = wgmma_kernel<D, BN, NWG, kOverlap>;
   check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(C::kSmemBytes)),
              "attention: shared memory limit");
   const dim3 grid(unsigned(n_heads), unsigned((max_len + C::BM - 1) / C::BM), unsigned(n_seqs));
@@ -275,11 +357,16 @@ void launch(const Params& p, int n_heads, int n_seqs, int64_t max_len, cudaStrea
 
 }  // namespace
 
-Launch wgmma_launch(int d, int bn, int warpgroups, bool swap_v_strides) {
-  if (swap_v_strides) return d == 128 && bn == 64 && warpgroups == 1 ? launch<128, 64, 1, true> : nullptr;
-  if (d == 64 && bn == 64) return warpgroups == 1 ? launch<64, 64, 1, false> : launch<64, 64, 2, false>;
-  if (d == 64 && bn == 128 && warpgroups == 1) return launch<64, 128, 1, false>;
-  if (d == 128 && bn == 64) return warpgroups == 1 ? launch<128, 64, 1, false> : launch<128, 64, 2, false>;
+Launch wgmma_launch(int d, int bn, int warpgroups, bool overlap) {
+  if (bn != 64 || (warpgroups != 1 && warpgroups != 2)) return nullptr;
+  if (d == 64) {
+    if (overlap) return warpgroups == 1 ? launch<64, 64, 1, true> : launch<64, 64, 2, true>;
+    return warpgroups == 1 ? launch<64, 64, 1, false> : launch<64, 64, 2, false>;
+  }
+  if (d == 128) {
+    if (overlap) return warpgroups == 1 ? launch<128, 64, 1, true> : launch<128, 64, 2, true>;
+    return warpgroups == 1 ? launch<128, 64, 1, false> : launch<128, 64, 2, false>;
+  }
   return nullptr;
 }
 

@@ -33,7 +33,7 @@ struct Params {
 using Launch = void (*)(const Params&, int n_heads, int n_seqs, int64_t max_len, cudaStream_t);
 
 // The wgmma kernels (attention_wgmma.cu), nullptr for a shape it does not have.
-Launch wgmma_launch(int d, int bn, int warpgroups, bool swap_v_strides);
+Launch wgmma_launch(int d, int bn, int warpgroups, bool overlap);
 
 // Keys a block of queries [q0, q0 + rows) needs: tiles [tile0, tile0 + n_tiles) of bn keys, up to
 // its last row (causal) and from its first row's window.
@@ -55,7 +55,12 @@ __device__ __forceinline__ void cp_async16(uint32_t dst, const void* src, bool p
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(pred ? 16 : 0));
 }
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
+// Waits until at most N of this thread's committed copy groups are still in flight.
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+}
+__device__ __forceinline__ void cp_async_wait_all() { cp_async_wait<0>(); }
 
 __device__ __forceinline__ void ldmatrix_x4(uint32_t addr, uint32_t (&r)[4]) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
