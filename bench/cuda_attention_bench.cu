@@ -122,8 +122,9 @@ int main(int argc, char** argv) {
     for (int c = 0; c < flash_config_count(); ++c) {
       const FlashConfig fc = flash_config(c);
       if (fc.d != flash_config(def).d || !flash_config_supported(c)) continue;
-      const std::string kind = fc.warpgroups ? "wgmma x" + std::to_string(fc.warpgroups) + (fc.overlap ? " overlap" : "")
-                                             : "mma mt" + std::to_string(fc.mt);
+      const std::string kind = fc.warpgroups
+                                   ? "wgmma x" + std::to_string(fc.warpgroups) + (fc.overlap ? " overlap" : "")
+                                   : "mma mt" + std::to_string(fc.mt);
       report("  " + kind + " bn" + std::to_string(fc.bn) + (c == def ? " (default)" : ""),
              time_ms(reps, [&] {
                attention_bf16_config(c, q, ld, k, ld, v, ld, out, ldo, dspans, n_seqs, len, sh.heads, sh.kv_heads,

@@ -166,18 +166,20 @@ std::vector<AttnCase> list_cases() {
   };
 }
 
+// attention<T> on each case, and for bf16 each configuration that fits (mma.sync ones, or with
+// `wgmma` the wgmma ones, which need compute capability 9.0).
 template <typename T>
-void check_all_cases(const std::vector<AttnCase>& cases) {
+void check_all_cases(const std::vector<AttnCase>& cases, bool wgmma = false) {
   std::mt19937_64 rng(20 + sizeof(T));
   for (const AttnCase& c : cases) {
     const Packed p = make_inputs<T>(c, rng);
     const float scale = 1.f / std::sqrt(float(c.head_dim));
     const auto ref = reference(c, p, scale);
-    check_output(c, p, run<T>(c, p, scale), ref, name(c));
+    if (!wgmma) check_output(c, p, run<T>(c, p, scale), ref, name(c));
     if constexpr (std::is_same_v<T, bf16>) {
       for (int i = 0; i < flash_config_count(); ++i) {
         const FlashConfig fc = flash_config(i);
-        if (fc.d < c.head_dim || !flash_config_supported(i)) continue;
+        if (fc.d < c.head_dim || !flash_config_supported(i) || (fc.warpgroups > 0) != wgmma) continue;
         check_output(c, p, run<T>(c, p, scale, i), ref, name(c) + " config " + config_name(fc));
       }
     }
@@ -196,6 +198,16 @@ std::vector<AttnCase> small_cases() {
 }
 TEST(CudaAttention, F32SmallShapes) { check_all_cases<float>(small_cases()); }
 TEST(CudaAttention, Bf16SmallShapes) { check_all_cases<bf16>(small_cases()); }
+
+// The wgmma kernels (not the default yet: attention_bf16.cu), on their own so that a failure there
+// is told apart from the defaults'.
+TEST(CudaAttention, Bf16WgmmaConfigs) {
+  bool any = false;
+  for (int i = 0; i < flash_config_count(); ++i) any |= flash_config(i).warpgroups > 0 && flash_config_supported(i);
+  if (!any) GTEST_SKIP() << "no wgmma configuration runs on this device (compute capability 9.0 only)";
+  check_all_cases<bf16>(list_cases(), true);
+  check_all_cases<bf16>(small_cases(), true);
+}
 
 template <typename T>
 void check_determinism() {

@@ -10,6 +10,7 @@
 // sequence's rows never depend on what else is packed with it.
 #include "backend/cuda/attention_configs.h"
 #include "backend/cuda/common.cuh"
+#include "backend/cuda/flash_common.cuh"
 #include "backend/cuda/kernels.h"
 
 #include <string>
@@ -18,17 +19,7 @@
 namespace ziq::backend::cuda {
 namespace {
 
-struct F32Params {
-  const float* q;
-  const float* k;
-  const float* v;
-  float* o;
-  int64_t ldq, ldk, ldv, ldo;
-  const DevSeqSpan* seqs;
-  int group, head_dim;
-  float scale;
-  int64_t window;
-};
+using F32Params = flash::AttnParams<float>;
 
 template <int DMAX, int BN>
 struct F32Attn {
@@ -107,7 +98,7 @@ __global__ void __launch_bounds__(256, DMAX >= 256 ? 1 : 2) attention_f32_kernel
       for (int j = 0; j < kSC; ++j) {
         const int row = q0 + ty + 16 * i, key = k0 + tx + 16 * j;
         const bool masked = key > row || key >= len || (window > 0 && key <= row - window);
-        sP[(ty + 16 * i) * kPS + tx + 16 * j] = masked ? -INFINITY : acc[i][j] * p.scale;
+        sP[(ty + 16 * i) * kPS + tx + 16 * j] = masked ? -INFINITY : acc[i][j] * p.score_scale;
       }
     __syncthreads();
 

@@ -102,7 +102,6 @@ __global__ void __launch_bounds__(Flash<D, MT, BN>::kThreads, 2) flash_kernel(co
   using RowsBN = std::integral_constant<int, BN>;
 
   load_tile(sQ, qg, p.ldq, q0, RowsBM{});
-  cp_async_commit();
   load_tile(sK, kg, p.ldk, tile0 * BN, RowsBN{});
   load_tile(sV, vg, p.ldv, tile0 * BN, RowsBN{});
   cp_async_commit();
@@ -116,18 +115,7 @@ __global__ void __launch_bounds__(Flash<D, MT, BN>::kThreads, 2) flash_kernel(co
     row_max[mt][0] = row_max[mt][1] = -INFINITY;
     row_sum[mt][0] = row_sum[mt][1] = 0.f;
   }
-  // Q's A fragments when they stay in registers: loaded once, before the loop.
   uint32_t qf[C::kQInRegs ? MT : 1][C::kQInRegs ? D / 16 : 1][4];
-  if constexpr (C::kQInRegs) {
-    cp_async_wait<1>();
-    __syncthreads();
-#pragma unroll
-    for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-      for (int kk = 0; kk < D / 16; ++kk)
-        ldmatrix_x4(smem_addr(sQ + (wrow + mt * 16 + (lane & 15)) * kStride + kk * 16 + (lane >> 4) * 8),
-                    qf[mt][kk]);
-  }
 
   const int row_lo = q0 + wrow, row_hi = q0 + wrow + MT * 16 - 1;  // the warp's rows
   for (int it = 0; it < n_tiles; ++it) {
@@ -142,6 +130,19 @@ __global__ void __launch_bounds__(Flash<D, MT, BN>::kThreads, 2) flash_kernel(co
       load_tile(sV + (stage ^ 1) * BN * kStride, vg, p.ldv, k0 + BN, RowsBN{});
     }
     cp_async_commit();
+    // Q's A fragments, when they stay in registers: read once, with the first tile. (The wgmma
+    // kernel re-reads them per tile, as ptxas reused such registers there; here the run on the
+    // H200 checked every configuration.)
+    if constexpr (C::kQInRegs) {
+      if (it == 0) {
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+          for (int kk = 0; kk < D / 16; ++kk)
+            ldmatrix_x4(smem_addr(sQ + (wrow + mt * 16 + (lane & 15)) * kStride + kk * 16 + (lane >> 4) * 8),
+                        qf[mt][kk]);
+      }
+    }
     // Every (row, key) pair of the warp masked: nothing to add.
     if (row_lo >= len || k0 > row_hi || (window > 0 && k0 + BN - 1 <= row_lo - window)) continue;
 
@@ -186,7 +187,7 @@ __global__ void __launch_bounds__(Flash<D, MT, BN>::kThreads, 2) flash_kernel(co
       for (int mt = 0; mt < MT; ++mt) mask_tile(s[mt], row_lo + mt * 16 + g, k0 + 2 * t, len, window);
     }
 #pragma unroll
-    for (int mt = 0; mt < MT; ++mt) softmax_tile(s[mt], o[mt], row_max[mt], row_sum[mt], p.scale_log2);
+    for (int mt = 0; mt < MT; ++mt) softmax_tile(s[mt], o[mt], row_max[mt], row_sum[mt], p.score_scale);
 
     // O += bf16(P) V. The S accumulators of key tiles 2kk, 2kk+1 are exactly the A fragment of a
     // 16x16 P tile; ldmatrix.trans of V gives the B fragments of two 8-column output tiles.
@@ -266,19 +267,14 @@ Launch mma_launch(int d, int mt, int bn) {
   }
 }
 
-// The configurations. For each head dimension the first one the device runs is the default; the
-// wgmma ones come first (compute capability 9.0 only). Timings on an H200 that chose them: see
-// bench/cuda_attention_bench.cu.
+// The configurations. For each head dimension the first one the device runs is the default.
+// The defaults are the mma.sync kernels, checked on an H200 (ziq_cuda_tests, every configuration;
+// bench/cuda_attention_bench: d128 286 TFLOP/s causal, d64 235, d80 238, d256 234). The wgmma
+// kernels come after them: their first form ran correct there for d128 (291-296 TFLOP/s, wrong
+// for d64 until the fix in attention_wgmma.cu), but these versions (Q re-read per tile, the
+// overlapped variant) have not yet run on a GPU. Move them first once ziq_cuda_tests passes on an
+// H200 and the bench shows them faster.
 const FlashConfig kFlash[] = {
-    // wgmma (sm_90a): d, bn, -, warpgroups, overlap
-    {64, 64, 0, 2, true},
-    {64, 64, 0, 1, true},
-    {64, 64, 0, 2},
-    {64, 64, 0, 1},
-    {128, 64, 0, 2, true},
-    {128, 64, 0, 1, true},
-    {128, 64, 0, 2},
-    {128, 64, 0, 1},
     // mma.sync: d, bn, mt
     {32, 64, 2, 0},
     {64, 64, 2, 0},
@@ -291,6 +287,15 @@ const FlashConfig kFlash[] = {
     {160, 64, 1, 0},
     {192, 32, 1, 0},
     {256, 32, 1, 0},
+    // wgmma (sm_90a): d, bn, -, warpgroups, overlap
+    {64, 64, 0, 2, true},
+    {64, 64, 0, 1, true},
+    {64, 64, 0, 2},
+    {64, 64, 0, 1},
+    {128, 64, 0, 2, true},
+    {128, 64, 0, 1, true},
+    {128, 64, 0, 2},
+    {128, 64, 0, 1},
 };
 constexpr int kFlashCount = int(sizeof(kFlash) / sizeof(kFlash[0]));
 

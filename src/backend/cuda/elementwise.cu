@@ -84,7 +84,8 @@ __global__ void __launch_bounds__(kThreads) convert_kernel(const S* x, int64_t f
   storev<V>(y + i, f);
 }
 
-__global__ void __launch_bounds__(kThreads) fill_random_kernel(__nv_bfloat16* w, int64_t n, uint64_t seed, float scale) {
+__global__ void __launch_bounds__(kThreads)
+    fill_random_kernel(__nv_bfloat16* w, int64_t n, uint64_t seed, float scale) {
   const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < n) w[i] = __float2bfloat16_rn(scale * random_uniform(seed, uint64_t(i)));
 }

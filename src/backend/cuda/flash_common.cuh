@@ -1,5 +1,6 @@
-// Pieces shared by the two bf16 flash-attention kernels: attention_bf16.cu (mma.sync, any sm_80+
-// GPU) and attention_wgmma.cu (wgmma, sm_90a): the parameters, cp.async / ldmatrix wrappers, and
+// Pieces shared by the attention kernels: the parameters (all three), and for the two bf16 ones,
+// attention_bf16.cu (mma.sync, any sm_80+ GPU) and attention_wgmma.cu (wgmma, sm_90a), the
+// cp.async / ldmatrix wrappers and
 // the per-tile mask and online softmax on accumulators in the m16n8 fragment layout (lane
 // (g, t) = (lane / 4, lane % 4) holds rows g and g + 8, columns 8j + 2t and 8j + 2t + 1 of each
 // 8-column tile j), which mma.sync and wgmma share.
@@ -16,18 +17,21 @@ namespace ziq::backend::cuda::flash {
 
 using bf16 = __nv_bfloat16;
 
-struct Params {
-  const bf16* q;
-  const bf16* k;
-  const bf16* v;
-  bf16* o;
+// One attention call's arguments, as the kernels take them (T: float or bf16).
+template <typename T>
+struct AttnParams {
+  const T* q;
+  const T* k;
+  const T* v;
+  T* o;
   int64_t ldq, ldk, ldv, ldo;
   const DevSeqSpan* seqs;
-  int group;         // query heads per kv head
-  int head_dim;      // the real head dimension (<= the kernel's), a multiple of 8
-  float scale_log2;  // scale * log2(e): softmax in base 2
-  int64_t window;    // > 0: keys j > i - window only
+  int group;          // query heads per kv head
+  int head_dim;       // the real head dimension (<= the kernel's), a multiple of 8
+  float score_scale;  // multiplies q.k: scale (float kernel); scale * log2(e) (bf16: softmax in base 2)
+  int64_t window;     // > 0: keys j > i - window only
 };
+using Params = AttnParams<bf16>;
 
 // A kernel launch: grid (heads, query blocks, sequences).
 using Launch = void (*)(const Params&, int n_heads, int n_seqs, int64_t max_len, cudaStream_t);
