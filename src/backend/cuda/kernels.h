@@ -1,7 +1,8 @@
 // CUDA kernels of the ziq GPU backend (src/backend/cuda/). Raw device pointers, all launches
 // asynchronous on the given stream, no allocation inside (callers pass workspaces), no atomics in
 // any reduction: the same inputs give the same bits run after run, and a row's result never
-// depends on the other rows of the batch.
+// depends on the other rows of the batch. Arguments a kernel cannot take, and failed launches,
+// throw ziq::Error (internal); a fault inside a kernel surfaces at the stream's next synchronization.
 //
 // T is the activation type: float (--precision f32: exact float32 arithmetic) or __nv_bfloat16
 // (--precision bf16: bf16 storage, float32 accumulation and softmax). The residual stream h is
@@ -57,8 +58,12 @@ void rope(T* x, int64_t ld, int64_t col0, int64_t m, int64_t n_heads, int64_t he
 // flash-attention style); P rounded to T before P V when T is bf16 (as flash attention does);
 // output accumulated in float32, rounded to T once.
 // seqs: device array of n_seqs spans; max_len: the longest span (for the grid).
-// head_dim: any multiple of 8 from 32 to 256 (the bf16 tensor-core path needs a multiple of 16;
-// 64, 80, 96, 128, 256 must be fast); T = float is the exact path (FMA, no tensor cores).
+// head_dim: any multiple of 8 up to 256 (a head_dim the bf16 kernels are not compiled for runs
+// zero-padded in the next larger one: 40 in the 64 kernel). T = float is the exact path (FMA, no
+// tensor cores). T = bf16: tensor cores, mma.sync (sm_80+; wgmma kernels for compute capability
+// 9.0 are there too, not yet the default: attention_bf16.cu says why); q, k, v and out must be
+// 16-byte aligned with strides that are multiples of 8 (a ziq::Error otherwise).
+// Deterministic: a sequence's output does not depend on the other sequences packed with it.
 template <typename T>
 void attention(const T* q, int64_t ldq, const T* k, int64_t ldk, const T* v, int64_t ldv, T* out, int64_t ldo,
                const DevSeqSpan* seqs, int n_seqs, int64_t max_len, int n_heads, int n_kv_heads, int head_dim,
