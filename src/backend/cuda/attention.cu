@@ -49,13 +49,11 @@ __global__ void __launch_bounds__(256, DMAX >= 256 ? 1 : 2) attention_f32_kernel
   const int q0 = int(gridDim.y - 1 - blockIdx.y) * BM;
   if (q0 >= len) return;
   const int D = p.head_dim;
-  const int window = p.window > 0 ? int(min(p.window, int64_t(len))) : 0;
+  const int window = flash::clamp_window(p.window, len);
   const int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
   const int srow = tid >> 2, spart = tid & 3;  // softmax: 4 threads per row
 
-  const float* qg = p.q + seq.offset * p.ldq + int64_t(head) * D;
-  const float* kg = p.k + seq.offset * p.ldk + int64_t(head / p.group) * D;
-  const float* vg = p.v + seq.offset * p.ldv + int64_t(head / p.group) * D;
+  const auto [qg, kg, vg] = flash::head_slices(p, seq, head);
 
   // Rows past the sequence and columns past D read as zeros.
   for (int i = tid; i < BM * DMAX; i += C::kThreads) {

@@ -74,6 +74,8 @@ __global__ void __launch_bounds__(Flash<D, MT, BN>::kThreads, 2) flash_kernel(co
   const int window = p.window > 0 ? int(min(p.window, int64_t(len))) : 0;
   const auto [tile0, n_tiles] = key_tiles(q0, BM, len, window, BN);
 
+  // What clamp_window() and head_slices() give, written out: this is the form the H200 run checked
+  // (the helpers compile to a different instruction schedule).
   const int chunks = p.head_dim / 8;
   const bf16* qg = p.q + seq.offset * p.ldq + int64_t(head) * p.head_dim;
   const bf16* kg = p.k + seq.offset * p.ldk + int64_t(head / p.group) * p.head_dim;

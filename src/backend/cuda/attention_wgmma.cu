@@ -142,13 +142,11 @@ __global__ void __launch_bounds__(128 * NWG, NWG == 1 ? 2 : 1) wgmma_kernel(cons
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int g = lane >> 2, t = lane & 3;
   const int wrow = warp * 16;  // the warp's 16 rows (warpgroup w / 4 owns rows 64 (w / 4) ..)
-  const int window = p.window > 0 ? int(min(p.window, int64_t(len))) : 0;
+  const int window = clamp_window(p.window, len);
   const auto [tile0, n_tiles] = key_tiles(q0, BM, len, window, BN);
 
   const int chunks = p.head_dim / 8;
-  const bf16* qg = p.q + seq.offset * p.ldq + int64_t(head) * p.head_dim;
-  const bf16* kg = p.k + seq.offset * p.ldk + int64_t(head / p.group) * p.head_dim;
-  const bf16* vg = p.v + seq.offset * p.ldv + int64_t(head / p.group) * p.head_dim;
+  const auto [qg, kg, vg] = head_slices(p, seq, head);
 
   // Rows [r0, r0 + ROWS) of a head slice into a swizzled tile; rows past the sequence and columns
   // past head_dim become zeros.

@@ -39,6 +39,25 @@ using Launch = void (*)(const Params&, int n_heads, int n_seqs, int64_t max_len,
 // The wgmma kernels (attention_wgmma.cu), nullptr for a shape it does not have.
 Launch wgmma_launch(int d, int bn, int warpgroups, bool overlap);
 
+// The block's head slices of q, k and v, at the first row of its sequence.
+template <typename T>
+struct HeadSlices {
+  const T* q;
+  const T* k;
+  const T* v;
+};
+template <typename T>
+__device__ __forceinline__ HeadSlices<T> head_slices(const AttnParams<T>& p, const DevSeqSpan& seq, int head) {
+  const int64_t kv_head = head / p.group;
+  return {p.q + seq.offset * p.ldq + int64_t(head) * p.head_dim, p.k + seq.offset * p.ldk + kv_head * p.head_dim,
+          p.v + seq.offset * p.ldv + kv_head * p.head_dim};
+}
+
+// The window in 32 bits: 0 (none), else at most the sequence's length (the same mask).
+__device__ __forceinline__ int clamp_window(int64_t window, int len) {
+  return window > 0 ? int(min(window, int64_t(len))) : 0;
+}
+
 // Keys a block of queries [q0, q0 + rows) needs: tiles [tile0, tile0 + n_tiles) of bn keys, up to
 // its last row (causal) and from its first row's window.
 struct KeyTiles {
