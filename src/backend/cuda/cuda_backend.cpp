@@ -428,7 +428,16 @@ class CudaBackend final : public Backend {
     cublasLtMatrixLayout_t a = nullptr, b = nullptr, d = nullptr;
     cublasLtMatmulAlgo_t algo{};
   };
-  using PlanKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int, int, int, bool>;
+  // Shape, types, bias, and the operands' alignments (cuBLASLt's heuristic assumes 256-byte
+  // aligned pointers unless told otherwise; a row block or a column slice may be less aligned).
+  using PlanKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int, int, int, bool, int, int, int>;
+
+  static int alignment(const void* p) {
+    const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+    int align = 256;
+    while (align > 1 && a % uintptr_t(align) != 0) align /= 2;
+    return align;
+  }
 
   // y[m, n] (row stride ldy) = x[m, k] w[row0 : row0 + n, :]^T (+ bias[row0 ...]). In cuBLASLt's
   // column-major terms: y^T [n, m] = W [n, k] x^T, i.e. op(A) = transpose of the weights (k x n
@@ -437,9 +446,12 @@ class CudaBackend final : public Backend {
             const Tensor* bias, void* y, DType yt, int64_t ldy) {
     if (m == 0 || n == 0) return;
     const bool with_bias = bias != nullptr;
-    const PlanKey key{m, n, k, ldy, int(xt), int(w.type), int(yt), with_bias};
+    const void* a = static_cast<const char*>(w.data()) + size_t(row0) * k * dtype_bytes(w.type);
+    const int align_a = alignment(a), align_b = alignment(x), align_d = alignment(y);
+    const PlanKey key{m, n, k, ldy, int(xt), int(w.type), int(yt), with_bias, align_a, align_b, align_d};
     auto it = plans_.find(key);
-    if (it == plans_.end()) it = plans_.emplace(key, make_plan(m, n, k, ldy, xt, w.type, yt, with_bias)).first;
+    if (it == plans_.end())
+      it = plans_.emplace(key, make_plan(m, n, k, ldy, xt, w.type, yt, with_bias, align_a, align_b, align_d)).first;
     Plan& plan = it->second;
     if (with_bias) {
       const CudaTensor& bt = cuda_tensor(*bias);
@@ -448,13 +460,13 @@ class CudaBackend final : public Backend {
       check(cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bp, sizeof bp), "bias");
     }
     const float alpha = 1.0f, beta = 0.0f;
-    const void* a = static_cast<const char*>(w.data()) + size_t(row0) * k * dtype_bytes(w.type);
     check(cublasLtMatmul(lt_, plan.desc, &alpha, a, plan.a, x, plan.b, &beta, y, plan.d, y, plan.d, &plan.algo,
                          workspace_.ptr, kWorkspace, stream_),
           "cublasLtMatmul");
   }
 
-  Plan make_plan(int64_t m, int64_t n, int64_t k, int64_t ldy, DType xt, DType wt, DType yt, bool bias) {
+  Plan make_plan(int64_t m, int64_t n, int64_t k, int64_t ldy, DType xt, DType wt, DType yt, bool bias, int align_a,
+                 int align_b, int align_d) {
     Plan p;
     check(cublasLtMatmulDescCreate(&p.desc, CUBLAS_COMPUTE_32F, CUDA_R_32F), "descriptor");
     const cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
@@ -473,6 +485,12 @@ class CudaBackend final : public Backend {
     check(cublasLtMatmulPreferenceCreate(&pref), "preference");
     const uint64_t ws = kWorkspace;
     check(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws), "ws");
+    const uint32_t al[4] = {uint32_t(align_a), uint32_t(align_b), uint32_t(align_d), uint32_t(align_d)};
+    const cublasLtMatmulPreferenceAttributes_t al_attr[4] = {
+        CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+        CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES};
+    for (int i = 0; i < 4; ++i)
+      check(cublasLtMatmulPreferenceSetAttribute(pref, al_attr[i], &al[i], sizeof al[i]), "alignment");
     // No in-place split-K reduction (partial sums added into the output in whatever order they
     // finish): only schemes that reduce in a separate, ordered step.
     const uint32_t schemes = CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE | CUBLASLT_REDUCTION_SCHEME_OUTPUT_TYPE;
