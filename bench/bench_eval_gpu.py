@@ -187,9 +187,8 @@ def main():
                     p = l.split()
                     if len(p) >= 4 and p[0] == "profile" and p[3] == "s":
                         secs[p[1]] = float(p[2])
-                # The profile covers every forward pass: the warm-up batch and the timed repeats.
-                warm_tokens = min(zp["batch"], args.windows) * args.context
-                lin_tokens = through * args.repeat + warm_tokens
+                # The profile leaves out the first forward pass (the warm-up batch): the timed repeats.
+                lin_tokens = through * args.repeat
                 t_lin = secs.get("qkv", 0) + secs.get("out_proj", 0) + secs.get("mlp", 0)
                 if t_lin > 0:
                     lin = 2 * linear * lin_tokens / t_lin
