@@ -11,16 +11,19 @@ the run exits 1).
   ziq        build/bench/ziq_bench_score score (bench/bench_score.cpp), --precision f32 or bf16;
   llama.cpp  .llamacpp/bin/ziq_llamacpp_score (bench/llamacpp_score.cpp, our driver over llama.h):
              the same checkpoint converted to GGUF F32 (against ziq f32) and BF16 (against ziq
-             bf16) with llama.cpp's own convert_hf_to_gguf.py and the gguf package from PyPI;
+             bf16) with llama.cpp's own convert_hf_to_gguf.py (with the gguf-py of the same source:
+             the gguf package on PyPI, 0.19.0, is older than this converter);
              llama_decode with logits at every position, then log-softmax and the next token's
              log-probability in the driver (timed with the decode). Flash attention on, all
              threads, one context of C tokens per sequence, the KV cache cleared per window, and
              its best of a few configurations (tried each time, all printed): n_batch = the window
              (or S windows as S sequences in one call), n_ubatch = the window or 512, OpenBLAS
-             backend on or off, KV cache type (default: F32 for the F32 model, so that both sides
+             backend on or off (F32 model only: with BF16 weights it converts them to f32 for every
+             product, slower), KV cache type (default: F32 for the F32 model, so that both sides
              compute in float32; F16, llama.cpp's default, for the BF16 model).
 Each figure is the best of --repeat runs (the machine may be shared: the best is the least
-disturbed); the windows per figure are --windows (default 1 at 1900, 4 at 512).
+disturbed): ziq's, and for llama.cpp each configuration once, then the fastest --repeat - 1 times
+more. The windows per figure are --windows (default 1 at 1900, 2 at 512).
 
 Models:
   default  data/default-model, the built-in model (Llama, 5.2M parameters). Its tokenizer is ours,
@@ -39,12 +42,10 @@ llama.cpp from the llama-cpp-python source package on PyPI and builds it into .l
 On the GPU machine's Xeon (no network, no compiler): carry .llamacpp/llamacpp-carry.tar.xz
 (tools/build_llamacpp.sh --pack) and ziq's build; see tools/build_llamacpp.sh.
 
-Needs (bench/requirements-bench.txt): numpy, torch, transformers, safetensors (the converter and
-the qwen2 model), gguf (PyPI; the wheel in .llamacpp/wheels is used when it is not installed),
-sentencepiece.
+Needs (bench/requirements-bench.txt): numpy, torch, transformers, safetensors, sentencepiece (the
+converter and the qwen2 model) and gguf's dependencies (pyyaml, tqdm, requests).
 """
 import argparse
-import glob
 import json
 import lzma
 import os
@@ -79,18 +80,6 @@ convert_hf_to_gguf.main()
 """
 
 
-def gguf_env(llamacpp):
-    env = dict(os.environ, NO_LOCAL_GGUF="1")
-    try:
-        import gguf  # noqa: F401
-    except ImportError:
-        wheels = sorted(glob.glob(os.path.join(llamacpp, "wheels", "gguf-*.whl")))
-        if not wheels:
-            sys.exit("the gguf package is neither installed nor in .llamacpp/wheels (tools/build_llamacpp.sh)")
-        env["PYTHONPATH"] = os.pathsep.join([wheels[-1]] + [p for p in [env.get("PYTHONPATH")] if p])
-    return env
-
-
 def to_gguf(args, name, model_dir, outtype):
     out = os.path.join(args.cache, f"{name}-{outtype}.gguf")
     src = os.path.join(model_dir, "model.safetensors")
@@ -99,7 +88,7 @@ def to_gguf(args, name, model_dir, outtype):
     print(f"converting {name} to GGUF {outtype.upper()} with llama.cpp's convert_hf_to_gguf.py ...", flush=True)
     conv = os.path.join(args.llamacpp, "convert")
     cmd = [sys.executable, "-c", CONVERT, conv, model_dir, "--outtype", outtype, "--outfile", out + ".part"]
-    subprocess.run(cmd, check=True, env=gguf_env(args.llamacpp), stdout=subprocess.DEVNULL)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     os.replace(out + ".part", out)
     return out
 
@@ -122,10 +111,10 @@ def run_ziq(args, model_dir, tokens_file, context, windows, precision):
     return bench_ziq(ns, model_dir, tokens_file, precision)
 
 
-def run_llamacpp(args, gguf_file, tokens_file, context, cfg):
+def run_llamacpp(args, gguf_file, tokens_file, context, cfg, repeat):
     exe = os.path.join(args.llamacpp, "bin", "ziq_llamacpp_score")
     cmd = [exe, "--model", gguf_file, "--tokens", tokens_file, "--context", str(context), "--threads",
-           str(args.threads), "--repeat", str(args.repeat), "--ubatch", str(cfg["ubatch"]), "--seqs",
+           str(args.threads), "--repeat", str(repeat), "--ubatch", str(cfg["ubatch"]), "--seqs",
            str(cfg["seqs"]), "--kv", cfg["kv"], "--flash-attn", "on"] + (["--blas"] if cfg["blas"] else [])
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -133,6 +122,7 @@ def run_llamacpp(args, gguf_file, tokens_file, context, cfg):
 
 def llamacpp_configs(args, context, windows, precision):
     kvs = (args.kv_f32 if precision == "f32" else args.kv_bf16).split(",")
+    blases = (args.blas_f32 if precision == "f32" else args.blas_bf16).split(",")
     seqs = sorted({1} | {s for s in map(int, args.seqs.split(",")) if s <= windows and context * s <= 4096})
     configs = []
     for s in seqs:
@@ -141,7 +131,7 @@ def llamacpp_configs(args, context, windows, precision):
             if ub > context * s or (s > 1 and ub < context * s):
                 continue
             for kv in kvs:
-                for blas in map(lambda b: b == "on", args.blas.split(",")):
+                for blas in map(lambda b: b == "on", blases):
                     configs.append({"ubatch": ub, "seqs": s, "kv": kv, "blas": blas})
     uniq = []
     for c in configs:
@@ -156,7 +146,7 @@ def cfg_label(c):
 
 def bench(args, name, model_dir, context, rows):
     cfg = json.load(open(os.path.join(model_dir, "config.json")))
-    windows = args.windows or (1 if context > 1024 else 4)
+    windows = args.windows or (1 if context > 1024 else 2)
     rng = np.random.default_rng(0)
     ids = rng.integers(0, cfg["vocab_size"], size=(windows, context + 1), dtype=np.int32)
     with tempfile.NamedTemporaryFile(suffix=".i32", delete=False) as f:
@@ -172,14 +162,24 @@ def bench(args, name, model_dir, context, rows):
             print(f"  ziq {precision:4s}  {z['tokens_per_s']:9.1f} tokens/s  nll {z['nll']:.6f}  [{z.get('gemm', '?')}]",
                   flush=True)
             best = None
-            for c in llamacpp_configs(args, context, windows, precision):
-                r = run_llamacpp(args, gguf_file, tokens_file, context, c)
+            configs = llamacpp_configs(args, context, windows, precision)
+            # Each configuration once (all of them with --repeat when there is only one), then the
+            # fastest --repeat - 1 times more: its figure is the best of --repeat runs, as ziq's.
+            sweep = 1 if len(configs) > 1 else args.repeat
+            runs = [(c, sweep) for c in configs]
+            i = 0
+            while i < len(runs):
+                c, rep = runs[i]
+                r = run_llamacpp(args, gguf_file, tokens_file, context, c, rep)
                 rel = abs(r["nll"] - z["nll"]) / abs(z["nll"])
                 print(f"  llama.cpp {precision.upper():4s} {r['tokens_per_s']:9.1f} tokens/s  nll {r['nll']:.6f}  "
                       f"(rel. diff {rel:.1e}; decode {r['decode_seconds']:.2f} s, log-softmax "
-                      f"{r['logsoftmax_seconds']:.2f} s)  {cfg_label(c)}", flush=True)
+                      f"{r['logsoftmax_seconds']:.2f} s)  {cfg_label(c)}, best of {rep}", flush=True)
                 if best is None or r["tokens_per_s"] > best[0]["tokens_per_s"]:
                     best = (r, c, rel)
+                i += 1
+                if i == len(configs) and sweep == 1 and args.repeat > 1:
+                    runs.append((best[1], args.repeat - 1))
             r, c, rel = best
             if precision == "f32":
                 worst = max(worst, rel)
@@ -201,12 +201,14 @@ def main():
     ap.add_argument("--models", default="default,qwen2")
     ap.add_argument("--contexts", default="512,1900")
     ap.add_argument("--precisions", default="f32,bf16")
-    ap.add_argument("--windows", type=int, default=0, help="windows per figure (default 1 at C > 1024, else 4)")
+    ap.add_argument("--windows", type=int, default=0, help="windows per figure (default 1 at C > 1024, else 2)")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--ubatch", default="full,512", help="llama.cpp n_ubatch values tried ('full' = n_batch)")
-    ap.add_argument("--seqs", default="1,4", help="windows per llama_decode tried (S sequences, S*C <= 4096)")
-    ap.add_argument("--blas", default="off,on", help="llama.cpp's OpenBLAS backend: off, on or both")
+    ap.add_argument("--seqs", default="1,2", help="windows per llama_decode tried (S sequences, S*C <= 4096)")
+    ap.add_argument("--blas-f32", default="off,on", help="llama.cpp's OpenBLAS backend with the F32 model: off, on or both")
+    ap.add_argument("--blas-bf16", default="off", help="the same with the BF16 model (BLAS converts its weights to f32 "
+                    "for each product: slower)")
     ap.add_argument("--kv-f32", default="f32", help="llama.cpp KV cache types tried with the F32 model")
     ap.add_argument("--kv-bf16", default="f16", help="llama.cpp KV cache types tried with the BF16 model")
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))

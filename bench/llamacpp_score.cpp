@@ -136,6 +136,7 @@ int main(int argc, char** argv) {
 
   llama_model_params mp = llama_model_default_params();
   mp.n_gpu_layers = 0;
+  mp.progress_callback = [](float, void*) { return true; };  // no progress dots
   llama_model* model = llama_model_load_from_file(model_path.c_str(), mp);
   if (!model) die(model_path + ": llama.cpp cannot load it");
   const llama_vocab* vocab = llama_model_get_vocab(model);

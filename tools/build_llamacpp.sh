@@ -18,17 +18,19 @@
 # Everything a run needs lands in .llamacpp/bin (RUNPATH $ORIGIN; libgomp, libopenblas and its
 # Fortran runtime copied beside, so it runs on another x86-64 Linux with glibc >= 2.36 and
 # libstdc++ of GCC >= 12, e.g. Ubuntu 24.04, with no compiler there). The converter
-# (convert_hf_to_gguf.py and its conversion/ package) is copied to .llamacpp/convert, and the gguf
-# wheel from PyPI to .llamacpp/wheels.
+# (convert_hf_to_gguf.py, its conversion/ package and the gguf-py of the same source, which it
+# imports by default) is copied to .llamacpp/convert. The gguf package on PyPI (0.19.0, the latest
+# release) lags this converter (it lacks gguf.LazyChunkedTensor), so the converter uses the gguf-py
+# it ships with; PyPI's gguf brings its dependencies (numpy, pyyaml, tqdm, requests).
 #
 #   nice bash tools/build_llamacpp.sh           # ~20-30 min on 2 shared cores
 #   bash tools/build_llamacpp.sh --driver       # rebuild only the driver
-#   bash tools/build_llamacpp.sh --pack         # also .llamacpp/llamacpp-carry.tar.xz (bin, convert, wheels)
+#   bash tools/build_llamacpp.sh --pack         # also .llamacpp/llamacpp-carry.tar.xz (bin, convert)
 #
 # On a machine without network or compiler (the GPU machine's host): carry
 # .llamacpp/llamacpp-carry.tar.xz, then
 #   mkdir -p .llamacpp && tar xJf llamacpp-carry.tar.xz -C .llamacpp
-#   python3 bench/bench_eval_llamacpp.py ...      # finds .llamacpp/bin, convert and wheels
+#   python3 bench/bench_eval_llamacpp.py ...      # finds .llamacpp/bin and .llamacpp/convert
 # (it also needs torch, transformers, safetensors and numpy there, to make and convert the model).
 #
 # Environment: LLAMA_CPP_PYTHON_VERSION (default below), LLAMACPP_DIR (default .llamacpp),
@@ -37,14 +39,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 VERSION=${LLAMA_CPP_PYTHON_VERSION:-0.3.36}
-GGUF_VERSION=${GGUF_VERSION:-0.19.0}
 DIR=${LLAMACPP_DIR:-$ROOT/.llamacpp}
 JOBS=${JOBS:-$(nproc)}
 PY=${PYTHON:-python3}
 VARIANTS=${LLAMACPP_CPU_VARIANTS:-haswell sapphirerapids}
 mode=${1:-all}
 
-mkdir -p "$DIR/dl" "$DIR/src" "$DIR/bin/blas" "$DIR/wheels"
+mkdir -p "$DIR/dl" "$DIR/src" "$DIR/bin/blas"
 SRC=$DIR/src/llama_cpp_python-$VERSION/vendor/llama.cpp
 BUILD=$DIR/build-$VERSION
 
@@ -55,9 +56,6 @@ if [ "$mode" != --driver ]; then
       "llama-cpp-python==$VERSION" -d "$DIR/dl"
   fi
   [ -f "$SRC/CMakeLists.txt" ] || tar xzf "$sdist" -C "$DIR/src"
-  ls "$DIR/wheels"/gguf-"$GGUF_VERSION"-*.whl >/dev/null 2>&1 ||
-    "$PY" -m pip download -q --disable-pip-version-check --no-deps --only-binary :all: \
-      "gguf==$GGUF_VERSION" -d "$DIR/wheels"
 
   gen=(); command -v ninja >/dev/null && gen=(-G Ninja)
   common=(-DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON -DGGML_BACKEND_DL=ON -DGGML_NATIVE=OFF
@@ -120,8 +118,8 @@ if [ "$mode" != --driver ]; then
   # (libggml-blas needs libggml-base, which the process has already loaded from bin/ by then)
 
   rm -rf "$DIR/convert" && mkdir -p "$DIR/convert"
-  cp -r "$SRC/convert_hf_to_gguf.py" "$SRC/conversion" "$DIR/convert/"
-  echo "{\"llama_cpp_python\": \"$VERSION\", \"gguf\": \"$GGUF_VERSION\", \"source\": \"$SRC\"}" >"$DIR/build-info.json"
+  cp -r "$SRC/convert_hf_to_gguf.py" "$SRC/conversion" "$SRC/gguf-py" "$DIR/convert/"
+  echo "{\"llama_cpp_python\": \"$VERSION\", \"source\": \"$SRC\"}" >"$DIR/build-info.json"
 fi
 
 # The driver: our own code (bench/llamacpp_score.cpp) compiled against llama.h of that source.
@@ -129,7 +127,7 @@ g++ -O3 -std=c++17 -fopenmp -ffast-math -mavx2 -mfma -mf16c "$ROOT/bench/llamacp
   -L "$DIR/bin" -lllama -lggml -lggml-base -Wl,-rpath,'$ORIGIN' -o "$DIR/bin/ziq_llamacpp_score"
 
 if [ "${1:-}" = --pack ] || [ "${2:-}" = --pack ]; then
-  tar cJf "$DIR/llamacpp-carry.tar.xz" -C "$DIR" bin convert wheels build-info.json
+  tar cJf "$DIR/llamacpp-carry.tar.xz" -C "$DIR" bin convert build-info.json
   du -h "$DIR/llamacpp-carry.tar.xz"
 fi
 echo "llama.cpp (llama-cpp-python $VERSION) in $DIR/bin: $(ls "$DIR/bin" | tr '\n' ' ')"
