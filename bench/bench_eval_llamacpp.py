@@ -21,9 +21,12 @@ the run exits 1).
              backend on or off (F32 model only: with BF16 weights it converts them to f32 for every
              product, slower), KV cache type (default: F32 for the F32 model, so that both sides
              compute in float32; F16, llama.cpp's default, for the BF16 model).
-Each figure is the best of --repeat runs (the machine may be shared: the best is the least
-disturbed): ziq's, and for llama.cpp each configuration once, then the fastest --repeat - 1 times
-more. The windows per figure are --windows (default 1 at 1900, 2 at 512).
+Timing: ziq runs once, llama.cpp each configuration once, then --rounds (default 2) rounds of ziq
+and llama.cpp's fastest configuration one right after the other, so that both meet the same load
+on a shared machine; each tool's figure is its best run (the least disturbed), the ratio is best
+over best, and the per-round ratios are printed too. Every run is a fresh process that loads the
+model first (untimed; llama.cpp also puts 16 tokens through it to fault its mapped weights in).
+The windows per figure are --windows (default 1 at 1900, 2 at 512).
 
 Models:
   default  data/default-model, the built-in model (Llama, 5.2M parameters). Its tokenizer is ours,
@@ -38,7 +41,7 @@ GGUF files are written to --cache and reused.
 How to run (after `bash scripts/build.sh` and `nice bash tools/build_llamacpp.sh`, which fetches
 llama.cpp from the llama-cpp-python source package on PyPI and builds it into .llamacpp/):
     python3 bench/bench_eval_llamacpp.py [--models default,qwen2] [--contexts 512,1900]
-        [--precisions f32,bf16] [--threads N] [--repeat 3] [--windows N] [--json out.json]
+        [--precisions f32,bf16] [--threads N] [--rounds 2] [--windows N] [--json out.json]
 On the GPU machine's Xeon (no network, no compiler): carry .llamacpp/llamacpp-carry.tar.xz
 (tools/build_llamacpp.sh --pack) and ziq's build; see tools/build_llamacpp.sh.
 
@@ -106,8 +109,7 @@ def qwen2_model(args):
 
 def run_ziq(args, model_dir, tokens_file, context, windows, precision):
     from bench_eval_cpu import run_ziq as bench_ziq
-    ns = types.SimpleNamespace(build=args.build, context=context, windows=windows, threads=args.threads,
-                               repeat=args.repeat)
+    ns = types.SimpleNamespace(build=args.build, context=context, windows=windows, threads=args.threads, repeat=1)
     return bench_ziq(ns, model_dir, tokens_file, precision)
 
 
@@ -116,7 +118,10 @@ def run_llamacpp(args, gguf_file, tokens_file, context, cfg, repeat):
     cmd = [exe, "--model", gguf_file, "--tokens", tokens_file, "--context", str(context), "--threads",
            str(args.threads), "--repeat", str(repeat), "--ubatch", str(cfg["ubatch"]), "--seqs",
            str(cfg["seqs"]), "--kv", cfg["kv"], "--flash-attn", "on"] + (["--blas"] if cfg["blas"] else [])
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    # libopenblas, copied beside libggml-blas, finds its Fortran runtime there only through this
+    blas_dir = os.path.join(args.llamacpp, "bin", "blas")
+    env = dict(os.environ, LD_LIBRARY_PATH=os.pathsep.join([blas_dir] + [p for p in [os.environ.get("LD_LIBRARY_PATH")] if p]))
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -156,41 +161,56 @@ def bench(args, name, model_dir, context, rows):
     try:
         for precision in args.precisions.split(","):
             gguf_file = to_gguf(args, name, model_dir, precision)
-            z = run_ziq(args, model_dir, tokens_file, context, windows, precision)
             print(f"\n{name}, context {context}, {windows} window(s) x {context + 1} tokens, {args.threads} threads, "
                   f"{precision}:", flush=True)
-            print(f"  ziq {precision:4s}  {z['tokens_per_s']:9.1f} tokens/s  nll {z['nll']:.6f}  [{z.get('gemm', '?')}]",
-                  flush=True)
-            best = None
-            configs = llamacpp_configs(args, context, windows, precision)
-            # Each configuration once (all of them with --repeat when there is only one), then the
-            # fastest --repeat - 1 times more: its figure is the best of --repeat runs, as ziq's.
-            sweep = 1 if len(configs) > 1 else args.repeat
-            runs = [(c, sweep) for c in configs]
-            i = 0
-            while i < len(runs):
-                c, rep = runs[i]
-                r = run_llamacpp(args, gguf_file, tokens_file, context, c, rep)
-                rel = abs(r["nll"] - z["nll"]) / abs(z["nll"])
+
+            def ziq_once(label):
+                z = run_ziq(args, model_dir, tokens_file, context, windows, precision)
+                print(f"  ziq {precision:4s}       {z['tokens_per_s']:9.1f} tokens/s  nll {z['nll']:.6f}  "
+                      f"[{z.get('gemm', '?')}]  {label}", flush=True)
+                return z
+
+            def llama_once(c, label):
+                r = run_llamacpp(args, gguf_file, tokens_file, context, c, 1)
+                rel = abs(r["nll"] - z0["nll"]) / abs(z0["nll"])
                 print(f"  llama.cpp {precision.upper():4s} {r['tokens_per_s']:9.1f} tokens/s  nll {r['nll']:.6f}  "
                       f"(rel. diff {rel:.1e}; decode {r['decode_seconds']:.2f} s, log-softmax "
-                      f"{r['logsoftmax_seconds']:.2f} s)  {cfg_label(c)}, best of {rep}", flush=True)
+                      f"{r['logsoftmax_seconds']:.2f} s)  {cfg_label(c)}  {label}", flush=True)
+                return r, rel
+
+            # ziq once, llama.cpp's configurations once each, then --rounds rounds of ziq and
+            # llama.cpp's fastest configuration one after the other (so that both meet the same load
+            # on a shared machine); each figure is a tool's best run.
+            z0 = ziq_once("(first run)")
+            zbest = z0
+            best = None
+            for c in llamacpp_configs(args, context, windows, precision):
+                r, rel = llama_once(c, "(sweep)")
                 if best is None or r["tokens_per_s"] > best[0]["tokens_per_s"]:
                     best = (r, c, rel)
-                i += 1
-                if i == len(configs) and sweep == 1 and args.repeat > 1:
-                    runs.append((best[1], args.repeat - 1))
+            round_ratios = []
+            for k in range(args.rounds):
+                z = ziq_once(f"(round {k + 1})")
+                r, rel = llama_once(best[1], f"(round {k + 1})")
+                round_ratios.append(z["tokens_per_s"] / r["tokens_per_s"])
+                zbest = max(zbest, z, key=lambda x: x["tokens_per_s"])
+                if r["tokens_per_s"] > best[0]["tokens_per_s"]:
+                    best = (r, best[1], rel)
+            z = zbest
             r, c, rel = best
             if precision == "f32":
                 worst = max(worst, rel)
             ratio = z["tokens_per_s"] / r["tokens_per_s"]
-            print(f"  => ziq / llama.cpp's best: {ratio:.2f}x  (nll ziq {z['nll']:.6f}, llama.cpp {r['nll']:.6f}, "
-                  f"rel. diff {rel:.1e})", flush=True)
+            rounds = " ".join(f"{x:.2f}" for x in round_ratios)
+            print(f"  => best ziq / best llama.cpp: {ratio:.2f}x  (per round: {rounds}; nll ziq {z['nll']:.6f}, "
+                  f"llama.cpp {r['nll']:.6f}, rel. diff {rel:.1e})", flush=True)
             rows.append({"model": name, "context": context, "windows": windows, "precision": precision,
                          "threads": args.threads, "ziq_tokens_per_s": z["tokens_per_s"], "ziq_nll": z["nll"],
                          "ziq_gemm": z.get("gemm"), "llamacpp_tokens_per_s": r["tokens_per_s"],
-                         "llamacpp_nll": r["nll"], "llamacpp_config": c, "ratio": ratio, "nll_rel_diff": rel,
-                         "llamacpp_devices": r["devices"], "llamacpp_system_info": r["system_info"]})
+                         "llamacpp_nll": r["nll"], "llamacpp_config": c, "ratio": ratio, "round_ratios": round_ratios,
+                         "nll_rel_diff": rel,
+                         "llamacpp_devices": r["devices"], "llamacpp_cpu_variant": r.get("cpu_variant"),
+                         "llamacpp_system_info": r["system_info"]})
     finally:
         os.unlink(tokens_file)
     return worst
@@ -203,7 +223,7 @@ def main():
     ap.add_argument("--precisions", default="f32,bf16")
     ap.add_argument("--windows", type=int, default=0, help="windows per figure (default 1 at C > 1024, else 2)")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=2, help="rounds of ziq and llama.cpp's fastest configuration")
     ap.add_argument("--ubatch", default="full,512", help="llama.cpp n_ubatch values tried ('full' = n_batch)")
     ap.add_argument("--seqs", default="1,2", help="windows per llama_decode tried (S sequences, S*C <= 4096)")
     ap.add_argument("--blas-f32", default="off,on", help="llama.cpp's OpenBLAS backend with the F32 model: off, on or both")
@@ -234,10 +254,11 @@ def main():
         for context in map(int, args.contexts.split(",")):
             worst = max(worst, bench(args, name, folder, context, rows))
 
-    print(f"\nziq vs llama.cpp (llama-cpp-python {version} sdist), {args.threads} threads, best of {args.repeat}; "
-          f"tokens/s through the model, every target scored")
+    print(f"\nziq vs llama.cpp (llama-cpp-python {version} sdist), {args.threads} threads, best of {args.rounds + 1} "
+          f"runs each; tokens/s through the model, every target scored")
     if rows:
-        print(f"  cpu: {rows[0]['llamacpp_devices']}; llama.cpp: {rows[0]['llamacpp_system_info']}")
+        print(f"  {rows[0]['llamacpp_devices']}; llama.cpp's CPU backend {rows[0]['llamacpp_cpu_variant']}: "
+              f"{rows[0]['llamacpp_system_info']}")
     print("| model | context | precision | ziq tok/s | llama.cpp tok/s | ratio | ziq nll | llama.cpp nll | rel. diff | llama.cpp config |")
     print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for r in rows:
@@ -246,7 +267,7 @@ def main():
               f"{r['nll_rel_diff']:.1e} | {cfg_label(r['llamacpp_config'])} |")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"llama_cpp_python": version, "threads": args.threads, "repeat": args.repeat, "rows": rows}, f,
+            json.dump({"llama_cpp_python": version, "threads": args.threads, "rounds": args.rounds, "rows": rows}, f,
                       indent=1)
     if worst > 1e-4:
         sys.exit(f"ziq and llama.cpp disagree in float32: relative nll difference {worst:.2e}")

@@ -17,7 +17,9 @@
 #     ids: logits of every position, log-softmax, the next token's log-probability.
 # Everything a run needs lands in .llamacpp/bin (RUNPATH $ORIGIN; libgomp, libopenblas and its
 # Fortran runtime copied beside, so it runs on another x86-64 Linux with glibc >= 2.36 and
-# libstdc++ of GCC >= 12, e.g. Ubuntu 24.04, with no compiler there). The converter
+# libstdc++ of GCC >= 11 (GLIBCXX_3.4.29), e.g. Ubuntu 22.10 or later, with no compiler there;
+# libopenblas finds its Fortran runtime in bin/blas only with LD_LIBRARY_PATH=bin/blas, which the
+# bench sets). The converter
 # (convert_hf_to_gguf.py, its conversion/ package and the gguf-py of the same source, which it
 # imports by default) is copied to .llamacpp/convert. The gguf package on PyPI (0.19.0, the latest
 # release) lags this converter (it lacks gguf.LazyChunkedTensor), so the converter uses the gguf-py
@@ -62,7 +64,7 @@ if [ "$mode" != --driver ]; then
     -DGGML_OPENMP=ON -DGGML_LLAMAFILE=ON -DGGML_BLAS=ON -DGGML_BLAS_VENDOR=OpenBLAS
     -DLLAMA_BUILD_COMMON=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
     -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_APP=OFF -DLLAMA_OPENSSL=OFF
-    -DCMAKE_BUILD_RPATH='$ORIGIN' -DCMAKE_INSTALL_RPATH='$ORIGIN')
+    -DCMAKE_BUILD_WITH_INSTALL_RPATH=ON -DCMAKE_INSTALL_RPATH='$ORIGIN')
   if [ "$VARIANTS" = all ]; then
     cmake -S "$SRC" -B "$BUILD" "${gen[@]}" "${common[@]}" -DGGML_CPU_ALL_VARIANTS=ON >"$DIR/cmake-configure.log"
     cmake --build "$BUILD" -j"$JOBS" >"$DIR/cmake-build.log"
@@ -85,7 +87,7 @@ if [ "$mode" != --driver ]; then
       for f in SSE42 AVX AVX2 BMI2 AVX_VNNI FMA F16C AVX512 AVX512_VBMI AVX512_VNNI AVX512_BF16 AMX_TILE AMX_INT8 AMX_BF16; do
         case " $feats " in *" $f "*) flags+=("-DGGML_$f=ON") ;; *) flags+=("-DGGML_$f=OFF") ;; esac
       done
-      b=$BUILD-$v
+      b=$DIR/build-$VERSION-$v
       cmake -S "$SRC" -B "$b" "${gen[@]}" "${common[@]}" "${flags[@]}" >"$DIR/cmake-configure-$v.log"
       if [ $first = 1 ]; then
         cmake --build "$b" -j"$JOBS" >"$DIR/cmake-build-$v.log"
