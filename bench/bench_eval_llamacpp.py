@@ -42,8 +42,13 @@ How to run (after `bash scripts/build.sh` and `nice bash tools/build_llamacpp.sh
 llama.cpp from the llama-cpp-python source package on PyPI and builds it into .llamacpp/):
     python3 bench/bench_eval_llamacpp.py [--models default,qwen2] [--contexts 512,1900]
         [--precisions f32,bf16] [--threads N] [--rounds 2] [--windows N] [--json out.json]
-On the GPU machine's Xeon (no network, no compiler): carry .llamacpp/llamacpp-carry.tar.xz
-(tools/build_llamacpp.sh --pack) and ziq's build; see tools/build_llamacpp.sh.
+On the GPU machine's Xeon (no network, no compiler; torch and transformers there): here
+`bash tools/build_llamacpp.sh --pack` and `bash tools/device_carry.sh`, carry
+.llamacpp/llamacpp-carry.tar.xz (7.5 MB), .devcarry and ../shared/data/tokenizers/qwen2_5; there
+    mkdir -p .llamacpp && tar xJf .llamacpp/llamacpp-carry.tar.xz -C .llamacpp
+    mkdir -p /tmp/z/bench && tar xJf .devcarry/ziqbin.tar.xz -C /tmp/z && cp /tmp/z/bin/ziq_bench_score /tmp/z/bench/
+    LD_LIBRARY_PATH=/tmp/z/lib python3 bench/bench_eval_llamacpp.py --build /tmp/z --qwen-tokenizer DIR
+(ggml loads its sapphirerapids CPU variant there: AVX-512, AVX512-BF16; the JSON names it.)
 
 Needs (bench/requirements-bench.txt): numpy, torch, transformers, safetensors, sentencepiece (the
 converter and the qwen2 model) and gguf's dependencies (pyyaml, tqdm, requests).
