@@ -114,7 +114,7 @@ if [ "$mode" != --driver ]; then
     for v in $VARIANTS; do cp "$DIR/variants/libggml-cpu-$v.so" "$DIR/bin/"; done
   fi
   copy_deps() {  # copy_deps LIB DEST: the non-glibc, non-libstdc++ libraries LIB links
-    ldd "$1" | awk '/=>/ {print $3}' | grep -v -E '/(libc|libm|libdl|librt|libpthread|libstdc\+\+|libgcc_s|ld-linux)[.-]' |
+    ldd "$1" | awk '/=> \// {print $3}' | grep -v -E '/(libc|libm|libdl|librt|libpthread|libstdc\+\+|libgcc_s|ld-linux)[.-]' |
       grep -v "^$DIR" | while read -r dep; do cp -L "$dep" "$2/"; done
   }
   copy_deps "$(ls "$DIR"/bin/libggml-cpu-*.so | head -1)" "$DIR/bin"
