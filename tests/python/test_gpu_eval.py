@@ -5,8 +5,8 @@ where ziq has no CUDA backend or no GPU).
    float32 on an H200, the paper's protocol, whole corpora) within 1e-6 relative, counts exactly.
 2. --precision bf16: the BPC error against that float32 reference is no larger than transformers'
    own bfloat16 run on the same windows (tools/reference_bpc.py --dtype bfloat16, run here when
-   torch with CUDA is present; its figures are printed beside ziq's). Bar: ziq's largest relative
-   error at most transformers' largest, and each subset's within 1.5x transformers' error or 1e-4.
+   torch with CUDA is present; its figures are printed beside ziq's): over all (model, subset)
+   pairs, ziq's largest and mean relative errors at most transformers'; each below 1e-4.
 3. Determinism: the same command twice gives the same nats bit for bit.
 """
 import json
@@ -80,25 +80,29 @@ def transformers_bf16(tmp_path_factory):
     return {(e["model"], e["corpus"]): e for e in json.load(open(out))["entries"]}
 
 
-@pytest.mark.parametrize("model", MODELS)
-def test_bf16_error_no_larger_than_transformers_bf16(model, tmp_path, transformers_bf16):
-    want = golden(model)
-    got = ziq_eval(model, "bf16", tmp_path, "bf16")
-    worst_ziq = worst_hf = 0.0
-    for corpus, w in want.items():
-        s = got[corpus]
-        assert s["tokens"] == w["tokens"] and s["windows"] == w["windows"]
-        err = abs(s["bpc"] - w["bpc"]) / w["bpc"]
-        worst_ziq = max(worst_ziq, err)
-        line = f"{model} {corpus}: BPC f32 reference {w['bpc']:.6f}; ziq bf16 {s['bpc']:.6f} (rel err {err:.2e})"
-        if transformers_bf16:
-            h = transformers_bf16[(model, corpus)]
-            herr = abs(h["bpc"] - w["bpc"]) / w["bpc"]
-            worst_hf = max(worst_hf, herr)
-            line += f"; transformers bf16 {h['bpc']:.6f} (rel err {herr:.2e})"
-            assert err <= max(1.5 * herr, 1e-4), line
-        print(line)
+def test_bf16_error_no_larger_than_transformers_bf16(tmp_path, transformers_bf16):
+    """Over every (model, subset): ziq's largest and mean relative BPC error against the float32
+    reference are at most transformers' bfloat16 ones (on tiny random models either tool's error on
+    one subset is a matter of where the roundings fall: 1e-6..7e-5 for both)."""
+    errs_ziq, errs_hf = [], []
+    for model in MODELS:
+        want = golden(model)
+        got = ziq_eval(model, "bf16", tmp_path, f"bf16-{model}")
+        for corpus, w in want.items():
+            s = got[corpus]
+            assert s["tokens"] == w["tokens"] and s["windows"] == w["windows"]
+            err = abs(s["bpc"] - w["bpc"]) / w["bpc"]
+            errs_ziq.append(err)
+            line = f"{model} {corpus}: BPC f32 reference {w['bpc']:.6f}; ziq bf16 {s['bpc']:.6f} (rel err {err:.2e})"
+            if transformers_bf16:
+                h = transformers_bf16[(model, corpus)]
+                herr = abs(h["bpc"] - w["bpc"]) / w["bpc"]
+                errs_hf.append(herr)
+                line += f"; transformers bf16 {h['bpc']:.6f} (rel err {herr:.2e})"
+            print(line)
+            assert err < 1e-4, line  # bf16 inputs, f32 accumulation, f64 sums
+    print(f"ziq bf16: largest {max(errs_ziq):.2e}, mean {sum(errs_ziq) / len(errs_ziq):.2e}")
     if transformers_bf16:
-        assert worst_ziq <= worst_hf, (worst_ziq, worst_hf)
-    else:
-        assert worst_ziq < 1e-3  # bf16 inputs, f32 accumulation: far below the paper's bf16 sums
+        print(f"transformers bf16: largest {max(errs_hf):.2e}, mean {sum(errs_hf) / len(errs_hf):.2e}")
+        assert max(errs_ziq) <= max(errs_hf)
+        assert sum(errs_ziq) <= sum(errs_hf)
