@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "backend/host_backend.h"
 #include "backend/cpu/attention.h"
 #include "backend/cpu/gemm.h"
 #include "backend/cpu/vec.h"
@@ -64,7 +65,7 @@ const void* row_ptr(const CpuTensor& w, int64_t row) {
   return static_cast<const float*>(w.data) + row * w.cols;
 }
 
-class CpuBackend final : public Backend {
+class CpuBackend final : public HostBackend {
  public:
   CpuBackend(int threads, GemmKernel kernel) : threads_(resolve_threads(threads)), kernel_(kernel) {
     openblas_set_num_threads(1);  // we run blocks on our own threads
@@ -130,23 +131,6 @@ class CpuBackend final : public Backend {
     auto b = std::make_unique<CpuBuffer>();
     b->storage.resize(std::max<size_t>(1, (bytes + 3) / 4));
     return b;
-  }
-
-  void upload(void* dst, const void* host, size_t bytes) override { std::memcpy(dst, host, bytes); }
-  void download(void* host, const void* src, size_t bytes) override { std::memcpy(host, src, bytes); }
-
-  // ---- the batch ----
-  void set_batch(const Batch& b) override {
-    ids_.assign(b.ids.begin(), b.ids.end());
-    rope_rows_.assign(b.rope_rows.begin(), b.rope_rows.end());
-    seqs_.assign(b.seqs.begin(), b.seqs.end());
-    score_rows_.assign(b.score_rows.begin(), b.score_rows.end());
-    targets_.assign(b.targets.begin(), b.targets.end());
-    logprobs_.assign(score_rows_.size(), std::numeric_limits<double>::quiet_NaN());
-  }
-  void download_logprobs(std::span<double> out) override {
-    if (out.size() != logprobs_.size()) internal_error("download_logprobs: {} values for {}", out.size(), logprobs_.size());
-    std::copy(logprobs_.begin(), logprobs_.end(), out.begin());
   }
 
   // ---- ops ----
@@ -480,10 +464,6 @@ class CpuBackend final : public Backend {
   AlignedBuffer<uint16_t> parts_;       // x as bf16 parts, for the bf16 and AMX kernels
   AlignedBuffer<uint16_t> act_tiles_;   // the fused MLP's activations, the down projection's input
   AlignedBuffer<float> mlp_scratch_;    // gate and up outputs of the unfused MLP
-  // The batch (set_batch) and its results.
-  std::vector<int32_t> ids_, rope_rows_, score_rows_, targets_;
-  std::vector<SeqSpan> seqs_;
-  std::vector<double> logprobs_;
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "backend/host_backend.h"
 #include "backend/host_convert.h"
 #include "backend/random.h"
 #include "core/error.h"
@@ -25,7 +26,7 @@ struct RefBuffer final : Buffer {
 
 const std::vector<float>& values(const Tensor& t) { return static_cast<const RefTensor&>(t).v; }
 
-class ReferenceBackend final : public Backend {
+class ReferenceBackend final : public HostBackend {
  public:
   std::string name() const override { return "reference"; }
   std::string precision() const override { return "f32"; }
@@ -59,22 +60,6 @@ class ReferenceBackend final : public Backend {
     auto b = std::make_unique<RefBuffer>();
     b->storage.resize((bytes + 7) / 8);
     return b;
-  }
-
-  void upload(void* dst, const void* host, size_t bytes) override { std::memcpy(dst, host, bytes); }
-  void download(void* host, const void* src, size_t bytes) override { std::memcpy(host, src, bytes); }
-
-  void set_batch(const Batch& b) override {
-    ids_.assign(b.ids.begin(), b.ids.end());
-    rope_rows_.assign(b.rope_rows.begin(), b.rope_rows.end());
-    seqs_.assign(b.seqs.begin(), b.seqs.end());
-    score_rows_.assign(b.score_rows.begin(), b.score_rows.end());
-    targets_.assign(b.targets.begin(), b.targets.end());
-    logprobs_.assign(score_rows_.size(), std::numeric_limits<double>::quiet_NaN());
-  }
-  void download_logprobs(std::span<double> out) override {
-    if (out.size() != logprobs_.size()) internal_error("download_logprobs: {} for {}", out.size(), logprobs_.size());
-    std::copy(logprobs_.begin(), logprobs_.end(), out.begin());
   }
 
   void embed(const Tensor& table, float* h) override {
@@ -204,10 +189,6 @@ class ReferenceBackend final : public Backend {
     }
   }
 
- private:
-  std::vector<int32_t> ids_, rope_rows_, score_rows_, targets_;
-  std::vector<SeqSpan> seqs_;
-  std::vector<double> logprobs_;
 };
 
 }  // namespace
