@@ -69,6 +69,35 @@ TEST(Gemm, KernelsMatchDoubleReference) {
   }
 }
 
+// The exact f32 kernels give bits that depend only on x's row and w's column: the same for any
+// split of the rows (a window alone or in a batch), and the AVX2 kernel (CPUs without AVX-512, as
+// some CI machines) the same as the AVX-512 one, because each output is one FMA chain down k.
+TEST(Gemm, F32KernelsIndependentOfRowsAndEqualAcrossIsas) {
+  if (!cpu_has_avx2_fma()) GTEST_SKIP() << "no AVX2/FMA on this CPU";
+  std::mt19937 rng(3);
+  std::normal_distribution<float> dist;
+  const int m = 29, n = 70, k = 37;
+  std::vector<float> x(m * k);
+  std::vector<uint16_t> wb(n * k);
+  for (float& v : x) v = dist(rng);
+  for (uint16_t& v : wb) v = to_bf16_truncate(dist(rng));
+  auto run = [&](GemmKernel kern, int r0, int rows) {
+    ziq::AlignedBuffer<uint16_t> parts;
+    std::vector<float> scratch, y(rows * n);
+    const GemmInput in = prepare_gemm_input(kern, x.data() + r0 * k, rows, k, parts, 1);
+    gemm_block(kern, in, wb.data(), true, n, y.data(), n, scratch);
+    return y;
+  };
+  const std::vector<float> all = run(GemmKernel::avx2, 0, m);
+  for (int r0 : {0, 5, 17})
+    for (int rows : {1, 7, m - 17}) {
+      const std::vector<float> part = run(GemmKernel::avx2, r0, rows);
+      for (int i = 0; i < rows * n; ++i) ASSERT_EQ(part[i], all[r0 * n + i]) << "rows from " << r0 << " at " << i;
+    }
+  if (!cpu_has_avx512()) GTEST_SKIP() << "no AVX-512 to compare with";
+  EXPECT_EQ(run(GemmKernel::avx512, 0, m), all);
+}
+
 // The AMX kernels' input layout as gemm.h states it (GemmInput::tiles), element by element: x split
 // into bf16 parts (each the rounding of what the earlier parts left), per group of 32 rows, step of
 // 32 k, part and half a tile of 16 rows x 32 values, zeros past m and k. Filling it needs

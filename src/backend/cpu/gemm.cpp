@@ -20,11 +20,36 @@
 
 namespace ziq::backend::cpu {
 
+// ZIQ_CPU=avx2 hides AVX-512 (and so AMX) from every kernel choice, so the AVX2 paths that CI
+// machines without AVX-512 take can be tested on a machine that has it.
+static bool avx512_hidden() {
+  static const bool hidden = [] {
+    const char* env = std::getenv("ZIQ_CPU");
+    const std::string want = env ? env : "";
+    if (want.empty()) return false;
+    if (want != "avx2") usage_error("ZIQ_CPU={}: expected avx2 (or unset)", want);
+    return true;
+  }();
+  return hidden;
+}
+
+bool cpu_has_avx2_fma() {
+#if defined(__x86_64__)
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }();
+  return has;
+#else
+  return false;
+#endif
+}
+
 bool cpu_has_avx512() {
 #if defined(__x86_64__)
   static const bool has = [] {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") != 0;
+    return __builtin_cpu_supports("avx512f") != 0 && !avx512_hidden();
   }();
   return has;
 #else
@@ -37,7 +62,7 @@ bool cpu_has_avx512_bf16() {
   static const bool has = [] {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512bf16");
+           __builtin_cpu_supports("avx512bf16") && !avx512_hidden();
   }();
   return has;
 #else
@@ -70,6 +95,7 @@ int64_t gemm_block_multiple(GemmKernel k) { return is_amx(k) ? 32 : 16; }
 
 std::vector<GemmKernel> available_gemm_kernels() {
   std::vector<GemmKernel> ks = {GemmKernel::openblas};
+  if (cpu_has_avx2_fma()) ks.push_back(GemmKernel::avx2);
   if (cpu_has_avx512()) ks.push_back(GemmKernel::avx512);
   if (cpu_has_avx512_bf16()) {
     ks.push_back(GemmKernel::avx512bf16);
@@ -96,7 +122,8 @@ GemmKernel default_gemm_kernel() {
       usage_error("ZIQ_GEMM={}: this CPU runs {}", want, names);
     }
     if (cpu_has_amx_bf16()) return GemmKernel::amx_bf16x3;
-    return cpu_has_avx512() ? GemmKernel::avx512 : GemmKernel::openblas;
+    if (cpu_has_avx512()) return GemmKernel::avx512;
+    return cpu_has_avx2_fma() ? GemmKernel::avx2 : GemmKernel::openblas;
   }();
   return k;
 }
@@ -109,6 +136,7 @@ GemmKernel fast_gemm_kernel() {
 std::string gemm_kernel_name(GemmKernel k) {
   switch (k) {
     case GemmKernel::openblas: return "openblas-sgemm";
+    case GemmKernel::avx2: return "avx2-f32";
     case GemmKernel::avx512: return "avx512-f32";
     case GemmKernel::avx512bf16: return "avx512-bf16x2";
     case GemmKernel::avx512bf16_fast: return "avx512-bf16";
@@ -336,6 +364,60 @@ struct MicroF32 {
     micro_f32<MR>(in.x + row0 * in.k, in.k, panel, y, ldy, m0, m1);
   }
 };
+// The AVX2 twin of micro_f32, for CPUs without AVX-512: MR rows of x times 16 columns (one half of
+// a 32-column panel), 2*MR accumulators of 8 lanes (MR = 6: 12 of the 16 ymm registers). Each
+// y value is the same chain of FMAs down k from zero as in micro_f32, so the two kernels give the
+// same bits, and neither depends on the row blocking, the batch or the thread count.
+template <int MR>
+__attribute__((target("avx2,fma"))) void micro_f32_avx2(const float* x, int64_t k, const float* half, float* y,
+                                                        int64_t ldy, int64_t cols) {
+  __m256 c0[MR], c1[MR];
+  for (int r = 0; r < MR; ++r) c0[r] = c1[r] = _mm256_setzero_ps();
+  for (int64_t kk = 0; kk < k; ++kk) {
+    const __m256 b0 = _mm256_loadu_ps(half + kk * 32);
+    const __m256 b1 = _mm256_loadu_ps(half + kk * 32 + 8);
+    for (int r = 0; r < MR; ++r) {
+      const __m256 a = _mm256_broadcast_ss(x + r * k + kk);
+      c0[r] = _mm256_fmadd_ps(a, b0, c0[r]);
+      c1[r] = _mm256_fmadd_ps(a, b1, c1[r]);
+    }
+  }
+  if (cols == 16) {
+    for (int r = 0; r < MR; ++r) {
+      _mm256_storeu_ps(y + r * ldy, c0[r]);
+      _mm256_storeu_ps(y + r * ldy + 8, c1[r]);
+    }
+    return;
+  }
+  alignas(32) float tmp[16];
+  for (int r = 0; r < MR; ++r) {
+    _mm256_store_ps(tmp, c0[r]);
+    _mm256_store_ps(tmp + 8, c1[r]);
+    std::memcpy(y + r * ldy, tmp, size_t(cols) * sizeof(float));
+  }
+}
+
+// Runs micro_f32_avx2 over all rows and the halves of every 32-column panel (pack_panels' layout).
+void drive_avx2(const float* x, int64_t m, int64_t k, const float* packed, int64_t n, float* y, int64_t ldy) {
+  constexpr int kMR = 6;
+  for (int64_t c0 = 0; c0 < n; c0 += 16) {
+    const float* half = packed + c0 / 32 * 32 * k + c0 % 32;
+    const int64_t cols = std::min<int64_t>(16, n - c0);
+    int64_t i = 0;
+    for (; i + kMR <= m; i += kMR) micro_f32_avx2<kMR>(x + i * k, k, half, y + i * ldy + c0, ldy, cols);
+    const float* xr = x + i * k;
+    float* yr = y + i * ldy + c0;
+    switch (m - i) {
+      case 0: break;
+      case 1: micro_f32_avx2<1>(xr, k, half, yr, ldy, cols); break;
+      case 2: micro_f32_avx2<2>(xr, k, half, yr, ldy, cols); break;
+      case 3: micro_f32_avx2<3>(xr, k, half, yr, ldy, cols); break;
+      case 4: micro_f32_avx2<4>(xr, k, half, yr, ldy, cols); break;
+      case 5: micro_f32_avx2<5>(xr, k, half, yr, ldy, cols); break;
+    }
+  }
+}
+
 template <int MR>
 struct MicroBf16Exact {
   static void run(const GemmInput& in, int64_t row0, const uint16_t* panel, float* y, int64_t ldy, __mmask16 m0,
@@ -609,14 +691,17 @@ void gemm_block(GemmKernel kern, const GemmInput& in, const void* w, bool w_bf16
       default: return drive<MicroBf16Fast>(in, packed, panel, n, y, ldy);
     }
   }
-  if (kern != GemmKernel::openblas) {  // avx512, or a bf16 kernel given f32 weights
+  if (kern != GemmKernel::openblas) {  // avx2, avx512, or a bf16 kernel given f32 weights
     const size_t count = size_t((n + 31) / 32 * 32 * in.k);
     if (scratch.size() < count) scratch.resize(count);
     if (w_bf16)
       pack_panels(static_cast<const uint16_t*>(w), n, in.k, scratch.data());
     else
       pack_panels(static_cast<const float*>(w), n, in.k, scratch.data());
-    drive<MicroF32>(in, scratch.data(), 32 * in.k, n, y, ldy);
+    if (kern == GemmKernel::avx2)
+      drive_avx2(in.x, in.m, in.k, scratch.data(), n, y, ldy);
+    else
+      drive<MicroF32>(in, scratch.data(), 32 * in.k, n, y, ldy);
     return;
   }
 #endif

@@ -19,8 +19,12 @@
 //    AVX-512 FMA pipe pair) divided by three.
 //  - amx_bf16: the same with x rounded to bf16 (one part): --precision bf16 on AMX machines, the
 //    arithmetic transformers uses in bfloat16 on such a CPU (oneDNN's AMX path).
-//  - openblas: the weight block widened to f32, then OpenBLAS sgemm. The fallback for CPUs
-//    without AVX-512 (Debian's OpenBLAS 0.3.21 runs its Haswell kernels on Zen 4).
+//  - avx2 (the default on CPUs with AVX2/FMA and no AVX-512): the avx512 kernel's twin, a 6 x 16
+//    tile of 8-lane FMAs on the same packed panels; the same FMA chain per output, so the same bits
+//    as avx512, whatever the batch, blocking or thread count.
+//  - openblas: the weight block widened to f32, then OpenBLAS sgemm. Only for measurements now:
+//    its results depend on m (its kernels block differently per size), so a window's numbers
+//    would change with what else is in the batch (Debian's 0.3.21 runs its Haswell kernels on Zen 4).
 // Measured on the dev machine (AMD EPYC Zen 4, shared by other jobs, 1 thread, m=1024 n=4864
 // k=896, block 128; `build/bench/ziq_bench_score gemm`): avx512 ~70-116 GFLOP/s, avx512bf16
 // (bf16x2 dot-product form) ~80-115 after row-wise panel packing, openblas ~36-60 (~80 when forced
@@ -41,9 +45,10 @@
 
 namespace ziq::backend::cpu {
 
-enum class GemmKernel { openblas, avx512, avx512bf16, avx512bf16_fast, amx_bf16x3, amx_bf16 };
+enum class GemmKernel { openblas, avx2, avx512, avx512bf16, avx512bf16_fast, amx_bf16x3, amx_bf16 };
 
-bool cpu_has_avx512();
+bool cpu_has_avx2_fma();
+bool cpu_has_avx512();  // false under ZIQ_CPU=avx2, as the AVX-512 BF16 and AMX checks
 bool cpu_has_avx512_bf16();
 bool cpu_has_amx_bf16();           // CPUID says so and Linux granted the tile state to this process
 GemmKernel default_gemm_kernel();  // honours ZIQ_GEMM=<kernel name> for measurements
