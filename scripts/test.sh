@@ -12,4 +12,4 @@ cmake --build build-asan -j"$(nproc)" --target ziq_tests
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-asan/tests/ziq_tests --gtest_filter='*Checkpoint*'
 
 # The whole suite last, so its summary line closes the output.
-ctest --test-dir build --output-on-failure -j"$(nproc)" -LE gpu
+ctest --test-dir build --output-on-failure -j"$(nproc)" -LE "gpu|slow"
