@@ -156,6 +156,10 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   load.precision = args.precision;
   auto lm = model::load_model(model_ref, load);
   const auto& info = lm->info();
+  // The label, the run key and the stored run all carry the arithmetic that really ran.
+  if (!args.precision.empty() && args.precision != info.precision)
+    std::fprintf(stderr, "note: --precision %s: the %s backend has no %s arithmetic on this machine; computing in %s\n",
+                 args.precision.c_str(), info.backend.c_str(), args.precision.c_str(), info.precision.c_str());
   auto tokenizer = tok::load_tokenizer(info.path);
 
   text::CorpusReader reader(corpora);
