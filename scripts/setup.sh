@@ -15,6 +15,7 @@ APT_PACKAGES=(
   libsqlite3-dev          # results store
   libcli11-dev libfmt-dev # command line and formatting
   libopenblas-dev         # CPU matrix products
+  libopenmpi-dev openmpi-bin  # data parallel runs over MPI ranks (mpirun), and their tests
   libgtest-dev            # tests
   chromium                # headless browser: renders `ziq report` in tests/python/test_report_render.py
   python3 python3-pip xz-utils zstd gzip

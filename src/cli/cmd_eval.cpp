@@ -15,6 +15,8 @@
 #include "cli/output.h"
 #include "codec/classic.h"
 #include "core/error.h"
+#include "core/threads.h"
+#include "dist/launcher.h"
 #include "eval/scorer.h"
 #include "model/model.h"
 #include "store/eval_progress.h"
@@ -51,6 +53,8 @@ extern "C" void on_interrupt(int) {
   (void)ignored;
   std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends at once; committed windows are safe
 }
+
+extern "C" void on_interrupt_quietly(int) { g_stop.store(true); }
 
 std::string fmt_opt(const std::optional<double>& v, int decimals) { return v ? fixed(*v, decimals) : "-"; }
 nlohmann::json json_opt(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); }
@@ -127,6 +131,20 @@ std::string corpus_name(const std::vector<std::string>& paths) {
   return name;
 }
 
+// A rank other than 0 of a data-parallel run: its share of the batches, no database, no output
+// (rank 0 stores and prints the result every rank computed alike).
+void run_follower(const eval::PreparedCorpus& prepared, model::LanguageModel& lm, int batch) {
+  eval::ScoreOptions options;
+  options.batch = batch;
+  options.progress = false;
+  options.group = dist::join_launcher_group();
+  g_stop.store(false);
+  auto previous = std::signal(SIGINT, on_interrupt_quietly);
+  const eval::EvalResult result = eval::score_corpus(prepared, lm, options, nullptr);
+  std::signal(SIGINT, previous);
+  if (!result.complete) std::_Exit(kExitInterrupted);
+}
+
 void run(const EvalArgs& args, const GlobalOptions& global) {
   const auto t0 = std::chrono::steady_clock::now();
   const std::string started_at = store::utc_now_iso8601();
@@ -149,10 +167,22 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   if (args.stride < 1) usage_error("--stride must be at least 1 (got {})", args.stride);
   if (args.batch < 0) usage_error("--batch must be at least 1, or 0 for the backend's choice (got {})", args.batch);
 
+  // Started by mpirun or srun as one of several ranks: data parallel over the ranks (eval/shard.h).
+  // Rank 0 keeps the results database and prints; each rank takes its share of the cores (and,
+  // with --backend cuda, the GPU of its place on the host, --device + local rank).
+  dist::ProcessGroup* group = dist::join_launcher_group();
+  const bool lead = !group || group->rank() == 0;
+  int threads = args.threads;
+  int device = args.device;
+  if (group) {
+    if (threads == 0) threads = std::max(1, resolve_threads(0) / group->local_size());
+    device += group->local_rank();
+  }
+
   model::LoadOptions load;
   load.backend = args.backend;
-  load.device = args.device;
-  load.threads = args.threads;
+  load.device = device;
+  load.threads = threads;
   load.precision = args.precision;
   auto lm = model::load_model(model_ref, load);
   const auto& info = lm->info();
@@ -163,8 +193,9 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   auto tokenizer = tok::load_tokenizer(info.path);
 
   text::CorpusReader reader(corpora);
-  auto prepared = eval::prepare_corpus(reader, *tokenizer, protocol, args.threads);
-  const int batch = args.batch > 0 ? args.batch : lm->suggested_batch(protocol.context + 1);
+  auto prepared = eval::prepare_corpus(reader, *tokenizer, protocol, threads);
+  int batch = args.batch > 0 ? args.batch : lm->suggested_batch(protocol.context + 1);
+  if (group) batch = int(group->min(batch));  // the same batches on every rank (a GPU's fit may differ)
 
   // The run's identity: what decides every window's nats. Resuming needs all of it equal.
   nlohmann::json key = {{"model", info.fingerprint},
@@ -181,6 +212,7 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   // the same bits whatever the batch (tested), so only there may a run resume with another batch.
   if (info.backend.rfind("cpu", 0) != 0 && info.backend != "reference") key["batch"] = batch;
   const std::string db_path = args.db.empty() ? store::default_results_path() : args.db;
+  if (!lead) return run_follower(prepared, *lm, batch);
   store::ResultsStore results(db_path);
   store::EvalProgress progress(results.database(), key.dump());
   if (args.no_resume) progress.clear();
@@ -198,6 +230,7 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   options.batch = batch;
   options.stop = &g_stop;
   options.progress = !global.quiet && !global.json;
+  options.group = group;
   eval::EvalResult result;
   auto t_score = std::chrono::steady_clock::now();
   try {
@@ -241,6 +274,7 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   // Load time and device memory, for the next user of the same GPU.
   record.notes += fmt::format("{}load {:.1f} s; batch {}", record.notes.empty() ? "" : "; ", info.load_seconds, batch);
   if (lm->peak_memory() > 0) record.notes += fmt::format("; peak GPU memory {:.1f} GiB", lm->peak_memory() / 1073741824.0);
+  if (group) record.notes += fmt::format("; data parallel over {} ranks", group->size());
   record.subsets = run_figures(result);
   const int64_t run_id = results.insert_finished_run(record);
   const auto t_end = std::chrono::steady_clock::now();
@@ -280,6 +314,7 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   j["seconds"] = seconds;
   j["load_seconds"] = info.load_seconds;
   j["batch"] = batch;
+  j["ranks"] = group ? group->size() : 1;
   j["peak_device_memory_bytes"] = lm->peak_memory();
   j["scoring_seconds"] = score_seconds;
   j["scored_tokens_per_second"] = tokens_per_second;

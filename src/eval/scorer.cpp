@@ -195,27 +195,50 @@ EvalResult score_corpus(const PreparedCorpus& corpus, model::LanguageModel& mode
   const ProtocolKind kind = corpus.protocol.kind;
   const size_t n_subsets = corpus.subsets.size();
 
+  ShardGroup* group = options.group;
+  const int rank = group ? group->rank() : 0, ranks = group ? group->size() : 1;
+  WindowStore* lead_store = rank == 0 ? store : nullptr;
+
   // Per subset: the nats of each window once known (from the store or the model).
   std::vector<std::vector<double>> nats(n_subsets);
   std::vector<std::vector<char>> done(n_subsets);
   std::vector<int64_t> resumed(n_subsets, 0);
-  uint64_t pending_tokens = 0;
+  std::vector<ScoredWindow> stored;  // read by the lead, sent to every rank
   for (size_t k = 0; k < n_subsets; ++k) {
     const auto& s = corpus.subsets[k];
     check_vocabulary(s, model.info().vocab_size);
+    nats[k].assign(s.plan.windows.size(), 0.0);
+    done[k].assign(s.plan.windows.size(), 0);
+    if (lead_store)
+      for (auto& [w, v] : lead_store->finished(s.name)) stored.push_back({int64_t(k), w, v});
+  }
+  if (group) group->broadcast(stored);
+  for (const ScoredWindow& sw : stored) {
+    if (sw.window < 0 || sw.window >= int64_t(nats[sw.subset].size())) continue;  // not for the same key
+    nats[sw.subset][sw.window] = sw.nats;
+    done[sw.subset][sw.window] = 1;
+    resumed[sw.subset]++;
+  }
+
+  // The batches still to compute, in run order: aligned groups with at least one window not done.
+  struct Batch {
+    size_t subset;
+    std::vector<int64_t> windows;
+    uint64_t tokens = 0;
+  };
+  std::vector<Batch> pending;
+  uint64_t pending_tokens = 0;
+  for (size_t k = 0; k < n_subsets; ++k) {
+    const auto& s = corpus.subsets[k];
     const int64_t n_windows = static_cast<int64_t>(s.plan.windows.size());
-    nats[k].assign(n_windows, 0.0);
-    done[k].assign(n_windows, 0);
-    if (store) {
-      for (auto& [w, v] : store->finished(s.name)) {
-        if (w < 0 || w >= n_windows) continue;  // cannot happen for the same key; ignore defensively
-        nats[k][w] = v;
-        done[k][w] = 1;
-        resumed[k]++;
-      }
+    for (int64_t g = 0; g < n_windows; g += options.batch) {
+      Batch b{k, {}, 0};
+      for (int64_t w = g; w < std::min<int64_t>(n_windows, g + options.batch); ++w)
+        if (!done[k][w]) b.windows.push_back(w), b.tokens += scored_in(s.plan.windows[w]);
+      if (b.windows.empty()) continue;
+      pending_tokens += b.tokens;
+      pending.push_back(std::move(b));
     }
-    for (int64_t w = 0; w < n_windows; ++w)
-      if (!done[k][w]) pending_tokens += scored_in(s.plan.windows[w]);
   }
 
   EvalResult result;
@@ -225,48 +248,58 @@ EvalResult score_corpus(const PreparedCorpus& corpus, model::LanguageModel& mode
     if (!options.progress) bar.finish();
     std::vector<model::ScoreRequest> requests;
     std::vector<model::ScoreResult> outputs;
-    std::vector<int64_t> batch_windows;
-    std::vector<std::pair<int64_t, double>> finished;
-    Committer committer(store);
-    for (size_t k = 0; k < n_subsets && result.complete; ++k) {
-      const auto& s = corpus.subsets[k];
-      const int64_t n_windows = static_cast<int64_t>(s.plan.windows.size());
-      for (int64_t g = 0; g < n_windows; g += options.batch) {
-        batch_windows.clear();
-        for (int64_t w = g; w < std::min<int64_t>(n_windows, g + options.batch); ++w)
-          if (!done[k][w]) batch_windows.push_back(w);
-        if (batch_windows.empty()) continue;
-        if (options.stop && options.stop->load()) {
-          result.complete = false;
-          break;
-        }
+    std::vector<ScoredWindow> mine;
+    Committer committer(lead_store);
+    // Round r: rank i computes batch r * ranks + i. One process: one batch per round.
+    for (size_t first = 0; first < pending.size(); first += size_t(ranks)) {
+      bool stop = options.stop && options.stop->load();
+      if (group) stop = group->any(stop);  // every rank stops at the same round
+      if (stop) {
+        result.complete = false;
+        break;
+      }
+      mine.clear();
+      if (first + size_t(rank) < pending.size()) {
+        const Batch& b = pending[first + size_t(rank)];
+        const auto& s = corpus.subsets[b.subset];
         requests.clear();
-        uint64_t batch_tokens = 0;
-        for (int64_t w : batch_windows) {
+        for (int64_t w : b.windows) {
           const Window& win = s.plan.windows[w];
           requests.push_back({window_tokens(s, kind, win), win.length, win.score_begin});
-          batch_tokens += scored_in(win);
         }
         outputs.assign(requests.size(), {});
         model.score(requests, outputs, /*want_token_logprobs=*/false);
-        finished.clear();
-        for (size_t i = 0; i < batch_windows.size(); ++i) {
-          double v = outputs[i].nll_nats;
+        for (size_t i = 0; i < b.windows.size(); ++i) {
+          const double v = outputs[i].nll_nats;
           if (!std::isfinite(v))
-            internal_error("subset '{}', window {}: the model returned a non-finite loss ({})", s.name,
-                           batch_windows[i], v);
-          nats[k][batch_windows[i]] = v;
-          done[k][batch_windows[i]] = 1;
-          finished.emplace_back(batch_windows[i], v);
+            internal_error("subset '{}', window {}: the model returned a non-finite loss ({})", s.name, b.windows[i],
+                           v);
+          mine.push_back({int64_t(b.subset), b.windows[i], v});
         }
-        committer.push(s.name, finished);
-        bar.add(batch_tokens);
-        result.computed_tokens += static_cast<int64_t>(batch_tokens);
       }
+      const std::vector<ScoredWindow> round = group ? group->all_gather(mine) : mine;
+      // The round's windows come batch by batch (rank order is batch order): one commit each.
+      std::vector<std::pair<int64_t, double>> finished;
+      for (size_t i = 0; i < round.size(); ++i) {
+        const ScoredWindow& sw = round[i];
+        nats[sw.subset][sw.window] = sw.nats;
+        done[sw.subset][sw.window] = 1;
+        finished.emplace_back(sw.window, sw.nats);
+        const bool batch_ends = i + 1 == round.size() || round[i + 1].subset != sw.subset ||
+                                round[i + 1].window < sw.window ||
+                                round[i + 1].window / options.batch != sw.window / options.batch;
+        if (batch_ends) {
+          committer.push(corpus.subsets[sw.subset].name, std::move(finished));
+          finished.clear();
+        }
+      }
+      uint64_t round_tokens = 0;
+      for (size_t j = first; j < std::min(pending.size(), first + size_t(ranks)); ++j) round_tokens += pending[j].tokens;
+      bar.add(round_tokens);
+      result.computed_tokens += static_cast<int64_t>(round_tokens);  // by the whole group
     }
     committer.finish();  // stopped or done: every scored batch is in the store before we return
   }
-
   // Totals, summed in window order from the per-window figures: independent of batching and
   // of how many times the run was resumed.
   double sum_bpc = 0;

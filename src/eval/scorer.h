@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "eval/protocol.h"
+#include "eval/shard.h"
 
 namespace ziq::text { class CorpusReader; }
 namespace ziq::tok { class Tokenizer; }
@@ -77,7 +78,7 @@ struct EvalResult {
   int64_t tokens = 0, scored_tokens = 0, windows = 0, resumed_windows = 0;
   double nats = 0;
   std::optional<double> pooled_bpc, pooled_bits_per_byte;
-  int64_t computed_tokens = 0;  // scored tokens the model computed in this call (not read back)
+  int64_t computed_tokens = 0;  // scored tokens computed in this call, by every rank (not read back)
   bool complete = false;  // false when stopped by `stop` before every window was scored
 };
 
@@ -85,10 +86,15 @@ struct ScoreOptions {
   int batch = 4;                                // windows per model call
   const std::atomic<bool>* stop = nullptr;      // checked between batches (Ctrl-C)
   bool progress = true;                         // progress bar (when stderr is a terminal)
+  // Data parallel (eval/shard.h): batches dealt round-robin over the group's ranks, finished
+  // windows exchanged after each round. Only rank 0 reads and writes the WindowStore; every rank
+  // returns the whole result.
+  ShardGroup* group = nullptr;
 };
 
 // Batches are aligned groups of `batch` consecutive windows of a subset, so a resumed run feeds
-// the model exactly the batches an uninterrupted run would (only whole batches are committed).
+// the model exactly the batches an uninterrupted run would (only whole batches are committed),
+// and a run over several ranks the batches one process would.
 EvalResult score_corpus(const PreparedCorpus& corpus, model::LanguageModel& model,
                         const ScoreOptions& options, WindowStore* store);
 
