@@ -14,10 +14,12 @@
 #include "cli/data_files.h"
 #include "cli/output.h"
 #include "codec/classic.h"
+#include "core/content_hash.h"
 #include "core/error.h"
 #include "eval/scorer.h"
 #include "model/model.h"
 #include "store/eval_progress.h"
+#include "store/file_hashes.h"
 #include "store/results.h"
 #include "text/corpus.h"
 #include "tok/tokenizer.h"
@@ -162,8 +164,20 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   auto prepared = eval::prepare_corpus(reader, *tokenizer, protocol, args.threads);
   const int batch = args.batch > 0 ? args.batch : lm->suggested_batch(protocol.context + 1);
 
+  const std::string db_path = args.db.empty() ? store::default_results_path() : args.db;
+  store::ResultsStore results(db_path);
+  // The weights' content (the fingerprint covers only config.json and the headers), hashed once
+  // per file version and cached in the database.
+  std::string weights_hash;
+  if (!info.weight_files.empty()) {
+    store::FileHashCache hashes(results.database());
+    std::string all;
+    for (const auto& f : info.weight_files) all += hashes.hash(f);
+    weights_hash = hash_text(all);
+  }
   // The run's identity: what decides every window's nats. Resuming needs all of it equal.
   nlohmann::json key = {{"model", info.fingerprint},
+                        {"weights", weights_hash},
                         {"tokenizer", tokenizer->fingerprint()},
                         {"corpus", prepared.corpus_fingerprint},
                         {"protocol", eval::protocol_name(protocol.kind)},
@@ -172,12 +186,11 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
                         {"backend", info.backend},
                         {"precision", info.precision},
                         {"dtype", info.dtype},
-                        {"ziq", ZIQ_VERSION}};
+                        {"ziq", ZIQ_VERSION},
+                        {"ziq_build", executable_hash()}};
   // A GPU's products may round differently for a different number of rows; the CPU backends give
   // the same bits whatever the batch (tested), so only there may a run resume with another batch.
   if (info.backend.rfind("cpu", 0) != 0 && info.backend != "reference") key["batch"] = batch;
-  const std::string db_path = args.db.empty() ? store::default_results_path() : args.db;
-  store::ResultsStore results(db_path);
   store::EvalProgress progress(results.database(), key.dump());
   if (args.no_resume) progress.clear();
 
@@ -247,7 +260,8 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
 
   nlohmann::json j;
   j["model"] = {{"name", info.name},         {"path", info.path},         {"architecture", info.architecture},
-                {"dtype", info.dtype},       {"fingerprint", info.fingerprint}, {"parameters", info.n_params},
+                {"dtype", info.dtype},       {"fingerprint", info.fingerprint}, {"weights_hash", weights_hash},
+                {"parameters", info.n_params},
                 {"builtin", default_model}};
   j["tokenizer"] = {{"kind", tokenizer->kind()}, {"fingerprint", tokenizer->fingerprint()}};
   j["corpus"] = {{"paths", corpora}, {"fingerprint", prepared.corpus_fingerprint}};

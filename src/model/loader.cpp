@@ -143,6 +143,7 @@ std::unique_ptr<LanguageModel> load_model(const std::string& ref, const LoadOpti
   } else {
     checkpoint = Checkpoint::open_folder(path);
     for (const auto& header : checkpoint->headers()) h = fnv1a(h, header);
+    info.weight_files = checkpoint->files();
     for (const auto& [name, t] : checkpoint->tensors()) info.n_params += t.numel();
     info.dtype = dtype_name(checkpoint->get("model.embed_tokens.weight").dtype);
   }

@@ -19,6 +19,8 @@ struct ModelInfo {
   std::string path;           // resolved folder
   std::string dtype;          // storage dtype of the weights: "bf16", "f16", "f32"
   std::string fingerprint;    // hash of config.json and the safetensors headers
+  // The weights files (empty for random weights); their content enters `ziq eval`'s run key.
+  std::vector<std::string> weight_files;
   int64_t vocab_size = 0;
   int64_t n_layers = 0;
   int64_t hidden_size = 0;

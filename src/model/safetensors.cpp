@@ -196,6 +196,12 @@ Checkpoint Checkpoint::open_folder(const std::string& folder) {
   return c;
 }
 
+std::vector<std::string> Checkpoint::files() const {
+  std::vector<std::string> out;
+  for (const auto& f : files_) out.push_back(f->path());
+  return out;
+}
+
 const TensorView* Checkpoint::find(const std::string& name) const {
   auto it = tensors_.find(name);
   return it == tensors_.end() ? nullptr : &it->second;

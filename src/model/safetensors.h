@@ -43,6 +43,8 @@ class Checkpoint {
   const std::string& where() const { return where_; }  // file or index path, for messages
   // The raw JSON headers of all files, in order (for fingerprints).
   const std::vector<std::string>& headers() const { return headers_; }
+  // The .safetensors files, in the order of headers().
+  std::vector<std::string> files() const;
 
  private:
   void add_file(const std::string& path, const std::vector<std::string>* expected);
