@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/json_depth.h"
 #include "core/mapped_file.h"
 
 namespace ziq::model {
@@ -94,7 +95,9 @@ ModelConfig read_config(const std::string& folder) {
   ModelConfig c;
   c.path = (std::filesystem::path(folder) / "config.json").string();
   try {
-    c.raw = json::parse(read_file(c.path));
+    const std::string text = read_file(c.path);
+    check_json_depth(text, c.path);
+    c.raw = json::parse(text);
   } catch (const json::parse_error& e) {
     input_error("{}: not valid JSON (byte {}): {}", c.path, e.byte, e.what());
   }

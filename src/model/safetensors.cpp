@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_depth.h"
 
 namespace ziq::model {
 
@@ -78,6 +79,7 @@ void Checkpoint::add_file(const std::string& path, const std::vector<std::string
     input_error("{}: header length {} runs past the end of the file ({} bytes); truncated?", path,
                 header_len, size);
   std::string header(reinterpret_cast<const char*>(file->data()) + 8, header_len);
+  check_json_depth(header, path + ": header");
   json root;
   try {
     root = json::parse(header);
@@ -167,7 +169,9 @@ Checkpoint Checkpoint::open_folder(const std::string& folder) {
     c.where_ = index.string();
     json root;
     try {
-      root = json::parse(read_file(c.where_));
+      const std::string text = read_file(c.where_);
+      check_json_depth(text, c.where_);
+      root = json::parse(text);
     } catch (const json::parse_error& e) {
       input_error("{}: not valid JSON (byte {}): {}", c.where_, e.byte, e.what());
     }
