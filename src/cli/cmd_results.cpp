@@ -1,7 +1,7 @@
 // `ziq results`: lists the runs of the results store (one row per run, the BPC of each subset as a
 // column), filtered by model, corpus, protocol; as a table, CSV or JSON.
 // `ziq results import FILE.csv`: brings in a BPC table made elsewhere (such as the paper's), one
-// imported run per row, replacing an earlier import of the same file.
+// imported run per row, replacing an earlier import of the same file and selection.
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -32,9 +32,24 @@ std::string opt_str(const std::optional<double>& v) { return v ? fmt::format("{}
 nlohmann::json opt_json(const std::optional<int64_t>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
 nlohmann::json opt_json(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
 
+// An import's source: the file, and the --where selection when there is one ("imported:<path>
+// where col=v, col=v", clauses sorted), so that importing other rows of the same file adds to the
+// store, and importing the same selection again replaces only what that selection imported.
+constexpr std::string_view kWhereSeparator = " where ";
+
+std::string import_source(const std::string& file, std::vector<std::string> where) {
+  std::string source = "imported:" + std::filesystem::weakly_canonical(file).string();
+  std::sort(where.begin(), where.end());
+  where.erase(std::unique(where.begin(), where.end()), where.end());
+  for (size_t i = 0; i < where.size(); ++i) source += (i ? ", " : std::string(kWhereSeparator)) + where[i];
+  return source;
+}
+
 std::string short_source(const std::string& s) {
   if (s.rfind("imported:", 0) != 0) return s;
-  return "imported:" + std::filesystem::path(s.substr(9)).filename().string();
+  const size_t sel = s.find(kWhereSeparator);
+  const std::string file = s.substr(9, sel == std::string::npos ? std::string::npos : sel - 9);
+  return "imported:" + std::filesystem::path(file).filename().string() + (sel == std::string::npos ? "" : s.substr(sel));
 }
 
 std::string protocol_text(const store::RunRecord& r) {
@@ -156,7 +171,7 @@ void import_table(const ImportArgs& a, const GlobalOptions& global) {
   std::vector<std::pair<int, std::string>> filters;
   for (auto& [col, v] : sel.where) filters.push_back({csv.require_column(col), v});
 
-  std::string source = "imported:" + std::filesystem::weakly_canonical(a.file).string();
+  const std::string source = import_source(a.file, a.where);
   std::string now = store::utc_now_iso8601();
   std::vector<store::RunRecord> runs;
   std::vector<std::string> bad, skipped, partial;
@@ -221,6 +236,14 @@ void import_table(const ImportArgs& a, const GlobalOptions& global) {
   std::string path = a.db.empty() ? store::default_results_path() : a.db;
   store::ResultsStore st(path);
   int64_t removed = st.replace_runs_from_source(source, runs);
+  // Runs imported from the same file with another selection are kept: say so.
+  const std::string file_source = import_source(a.file, {});
+  std::map<std::string, int64_t> kept;
+  store::RunFilter same_file;
+  same_file.source = file_source;
+  for (auto& r : st.list_runs(same_file))
+    if (r.source != source && (r.source == file_source || r.source.rfind(file_source + std::string(kWhereSeparator), 0) == 0))
+      ++kept[r.source];
 
   std::vector<std::string> dups;
   for (auto& [name, where] : lines_of)
@@ -230,13 +253,22 @@ void import_table(const ImportArgs& a, const GlobalOptions& global) {
       dups.push_back(d + " (each imported as its own run)");
     }
   if (global.json) {
+    nlohmann::json others = nlohmann::json::object();
+    for (auto& [s, n] : kept) others[s] = n;
     print_json({{"db", path}, {"source", source}, {"imported", runs.size()}, {"replaced", removed},
+                {"kept_from_other_imports", others},
                 {"left_out_by_where", filtered}, {"skipped", skipped}, {"partial", partial}, {"duplicated_names", dups}});
     return;
   }
   std::printf("imported %zu run(s) from %s into %s as %s%s\n", runs.size(), a.file.c_str(), path.c_str(),
-              short_source(source).c_str(), removed ? fmt::format(" (replacing {} from an earlier import)", removed).c_str() : "");
+              short_source(source).c_str(),
+              removed ? fmt::format(" (replacing the {} run(s) an earlier import of the same file and selection made)",
+                                    removed).c_str()
+                      : "");
   if (global.quiet) return;
+  for (auto& [s, n] : kept)
+    std::fprintf(stderr, "note: kept %lld run(s) imported from the same file as %s\n", static_cast<long long>(n),
+                 short_source(s).c_str());
   if (filtered) std::fprintf(stderr, "note: %zu row(s) left out by --where\n", filtered);
   for (auto& s : skipped) std::fprintf(stderr, "skipped: %s\n", s.c_str());
   for (auto& s : partial) std::fprintf(stderr, "partial: %s\n", s.c_str());
