@@ -42,6 +42,7 @@ struct EvalArgs {
   int device = 0;
   std::string db;
   bool no_resume = false;
+  bool allow_unused_weights = false;
 };
 
 std::atomic<bool> g_stop{false};
@@ -147,8 +148,7 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   protocol.kind = eval::parse_protocol(args.protocol);
   protocol.context = args.context;
   protocol.stride = args.stride;
-  if (args.context < 1) usage_error("--context must be at least 1 (got {})", args.context);
-  if (args.stride < 1) usage_error("--stride must be at least 1 (got {})", args.stride);
+  eval::validate(protocol);  // before the model loads: bounds, so window arithmetic cannot overflow
   if (args.batch < 0) usage_error("--batch must be at least 1, or 0 for the backend's choice (got {})", args.batch);
 
   model::LoadOptions load;
@@ -156,6 +156,7 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   load.device = args.device;
   load.threads = args.threads;
   load.precision = args.precision;
+  load.allow_unused_weights = args.allow_unused_weights;
   auto lm = model::load_model(model_ref, load);
   const auto& info = lm->info();
   auto tokenizer = tok::load_tokenizer(info.path);
@@ -163,6 +164,23 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   text::CorpusReader reader(corpora);
   auto prepared = eval::prepare_corpus(reader, *tokenizer, protocol, args.threads);
   const int batch = args.batch > 0 ? args.batch : lm->suggested_batch(protocol.context + 1);
+  {
+    int64_t planned = 0;
+    for (const auto& s : prepared.subsets) planned += static_cast<int64_t>(s.plan.windows.size());
+    if (planned == 0)
+      input_error("{}: nothing to score: {} document(s) read, no subset has two tokens to make a window "
+                  "(empty corpus, or only empty documents); no run is saved",
+                  corpora.size() == 1 ? corpora[0] : corpus_name(corpora), prepared.documents_read);
+  }
+  // What the run really computes, said where it differs from what was asked.
+  std::vector<std::string> run_notes;
+  if (args.precision == "bf16" && info.precision != "bf16")
+    run_notes.push_back(fmt::format("--precision bf16: {} has no bfloat16 units here; the run computed in {} "
+                                    "and is labelled so",
+                                    info.backend, info.precision));
+  if (!info.unused_tensors.empty())
+    run_notes.push_back(fmt::format("--allow-unused-weights: {} checkpoint tensor(s) not used (first: {})",
+                                    info.unused_tensors.size(), info.unused_tensors.front()));
 
   const std::string db_path = args.db.empty() ? store::default_results_path() : args.db;
   store::ResultsStore results(db_path);
@@ -244,6 +262,7 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   record.backend = info.backend;
   record.started_at = started_at;
   if (info.precision != "f32") record.notes = fmt::format("compute precision {}", info.precision);
+  for (const auto& n : run_notes) record.notes += (record.notes.empty() ? "" : "; ") + n;
   if (result.resumed_windows)
     record.notes += fmt::format("{}resumed: {} of {} windows from an earlier run", record.notes.empty() ? "" : "; ",
                                 result.resumed_windows, result.windows);
@@ -270,6 +289,7 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
                    {"stride", protocol.stride}};
   j["backend"] = info.backend;
   j["precision"] = info.precision;
+  j["notes"] = run_notes;
   j["run_key"] = progress.run_key();
   j["run_id"] = run_id;
   j["db"] = db_path;
@@ -336,6 +356,7 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   }
   std::fflush(stdout);  // the table before the notes, when both go to one terminal or file
   if (!global.quiet) {
+    for (auto& n : run_notes) std::fprintf(stderr, "note: %s\n", n.c_str());
     for (auto& s : result.subsets)
       for (auto& n : s.notes) std::fprintf(stderr, "note: %s: %s\n", s.name.c_str(), n.c_str());
     if (result.resumed_windows)
@@ -368,6 +389,9 @@ void setup(CLI::App& sub, const GlobalOptions& global) {
   sub.add_option("--device", args->device, "cuda: which GPU")->capture_default_str();
   sub.add_option("--db", args->db, "Results database (default: $ZIQ_DB, else $XDG_DATA_HOME/ziq/results.sqlite)");
   sub.add_flag("--no-resume", args->no_resume, "Recompute every window, even those saved by an earlier run");
+  sub.add_flag("--allow-unused-weights", args->allow_unused_weights,
+               "Run a checkpoint holding tensors the model does not use (e.g. more layers than config.json's "
+               "num_hidden_layers); refused by default");
   sub.callback([args, &global] { run(*args, global); });
 }
 

@@ -252,9 +252,11 @@ EvalResult score_corpus(const PreparedCorpus& corpus, model::LanguageModel& mode
         finished.clear();
         for (size_t i = 0; i < batch_windows.size(); ++i) {
           double v = outputs[i].nll_nats;
-          if (!std::isfinite(v))
+          if (!std::isfinite(v)) {
+            model.check_weights_finite();
             internal_error("subset '{}', window {}: the model returned a non-finite loss ({})", s.name,
                            batch_windows[i], v);
+          }
           nats[k][batch_windows[i]] = v;
           done[k][batch_windows[i]] = 1;
           finished.emplace_back(batch_windows[i], v);

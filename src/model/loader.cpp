@@ -149,7 +149,7 @@ std::unique_ptr<LanguageModel> load_model(const std::string& ref, const LoadOpti
   }
   info.fingerprint = fmt::format("{:016x}", h);
   return make_decoder(std::move(config), std::move(spec), std::move(checkpoint), make_backend(options),
-                      std::move(info), options.seed);
+                      std::move(info), options.seed, options.allow_unused_weights);
 }
 
 }  // namespace ziq::model

@@ -200,6 +200,36 @@ Checkpoint Checkpoint::open_folder(const std::string& folder) {
   return c;
 }
 
+namespace {
+
+// The index of the first NaN or infinity (all exponent bits set) among n values of `bits` bits
+// whose exponent field is `exp_mask`, or -1.
+template <typename U>
+int64_t first_non_finite(const uint8_t* data, int64_t n, U exp_mask) {
+  for (int64_t i = 0; i < n; ++i) {
+    U v;
+    std::memcpy(&v, data + i * sizeof(U), sizeof(U));
+    if ((v & exp_mask) == exp_mask) return i;
+  }
+  return -1;
+}
+
+}  // namespace
+
+void Checkpoint::check_finite() const {
+  for (const auto& [name, t] : tensors_) {
+    int64_t bad = -1;
+    switch (t.dtype) {
+      case DType::bf16: bad = first_non_finite<uint16_t>(t.data, t.numel(), 0x7F80); break;
+      case DType::f16: bad = first_non_finite<uint16_t>(t.data, t.numel(), 0x7C00); break;
+      case DType::f32: bad = first_non_finite<uint32_t>(t.data, t.numel(), 0x7F800000u); break;
+    }
+    if (bad >= 0)
+      input_error("{}: tensor '{}' holds a non-finite value (NaN or infinity) at element {} (flat index)", t.file,
+                  name, bad);
+  }
+}
+
 std::vector<std::string> Checkpoint::files() const {
   std::vector<std::string> out;
   for (const auto& f : files_) out.push_back(f->path());
