@@ -46,13 +46,20 @@ struct EvalArgs {
 };
 
 std::atomic<bool> g_stop{false};
+std::atomic<int> g_stop_signal{0};
 
-extern "C" void on_interrupt(int) {
+// SIGINT (Ctrl-C) and SIGTERM (kill, a batch system's time limit) stop the same way: after the
+// batch in flight, every scored batch committed; a second one ends at once.
+extern "C" void on_stop_signal(int sig) {
   g_stop.store(true);
-  static const char msg[] = "\nziq: interrupted: stopping after the batch in flight (Ctrl-C again to quit now)\n";
-  ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+  g_stop_signal.store(sig);
+  static const char int_msg[] = "\nziq: interrupted: stopping after the batch in flight (Ctrl-C again to quit now)\n";
+  static const char term_msg[] =
+      "\nziq: terminated (SIGTERM): stopping after the batch in flight (SIGTERM again to quit now)\n";
+  const bool term = sig == SIGTERM;
+  ssize_t ignored = write(STDERR_FILENO, term ? term_msg : int_msg, term ? sizeof term_msg - 1 : sizeof int_msg - 1);
   (void)ignored;
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends at once; committed windows are safe
+  std::signal(sig, SIG_DFL);  // a second signal ends at once; committed windows are safe
 }
 
 std::string fmt_opt(const std::optional<double>& v, int decimals) { return v ? fixed(*v, decimals) : "-"; }
@@ -220,7 +227,9 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   } window_store(progress);
 
   g_stop.store(false);
-  auto previous = std::signal(SIGINT, on_interrupt);
+  g_stop_signal.store(0);
+  auto previous = std::signal(SIGINT, on_stop_signal);
+  auto previous_term = std::signal(SIGTERM, on_stop_signal);
   eval::ScoreOptions options;
   options.batch = batch;
   options.stop = &g_stop;
@@ -232,16 +241,20 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
     result = eval::score_corpus(prepared, *lm, options, &window_store);
   } catch (...) {
     std::signal(SIGINT, previous);
+    std::signal(SIGTERM, previous_term);
     throw;
   }
   std::signal(SIGINT, previous);
+  std::signal(SIGTERM, previous_term);
   if (!result.complete) {
     std::fprintf(stderr,
                  "ziq: stopped; %lld finished windows are saved in %s (run %s). Give the same command "
                  "again to resume.\n",
                  static_cast<long long>(progress.stored_windows()), db_path.c_str(), progress.run_key().c_str());
     std::fflush(stdout);
-    std::_Exit(kExitInterrupted);  // the database is consistent: every commit is a whole transaction
+    // 128 + the signal, as a shell reports a process the signal ended; the database is consistent:
+    // every commit is a whole transaction.
+    std::_Exit(g_stop_signal.load() == SIGTERM ? kExitTerminated : kExitInterrupted);
   }
   progress.mark_completed();
 
