@@ -43,6 +43,7 @@ struct EvalArgs {
   std::string db;
   bool no_resume = false;
   bool allow_unused_weights = false;
+  std::string name;  // the model's name in the results; empty: --model as given
 };
 
 std::atomic<bool> g_stop{false};
@@ -236,9 +237,26 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   options.progress = !global.quiet && !global.json;
   eval::EvalResult result;
   auto t_score = std::chrono::steady_clock::now();
+  // A failure after windows were committed (the database locked by another process for longer
+  // than the busy timeout, a disk full) says that they are kept, and how to go on.
+  auto progress_kept = [&](const Error& e) {
+    int64_t kept = -1;
+    try {
+      kept = progress.stored_windows();
+    } catch (const Error&) {
+    }
+    if (kept <= 0) return Error(e.kind(), e.what());
+    return Error(e.kind(), fmt::format("{}\nziq: {} finished windows of this run are kept in {} (run {}); give the "
+                                       "same command again to resume",
+                                       e.what(), kept, db_path, progress.run_key()));
+  };
   try {
     t_score = std::chrono::steady_clock::now();
     result = eval::score_corpus(prepared, *lm, options, &window_store);
+  } catch (const Error& e) {
+    std::signal(SIGINT, previous);
+    std::signal(SIGTERM, previous_term);
+    throw progress_kept(e);
   } catch (...) {
     std::signal(SIGINT, previous);
     std::signal(SIGTERM, previous_term);
@@ -256,11 +274,16 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
     // every commit is a whole transaction.
     std::_Exit(g_stop_signal.load() == SIGTERM ? kExitTerminated : kExitInterrupted);
   }
-  progress.mark_completed();
+  try {
+    progress.mark_completed();
+  } catch (const Error& e) {
+    throw progress_kept(e);
+  }
 
   store::RunRecord record;
   record.run_key = progress.run_key();
-  record.model_name = info.name;
+  const std::string model_name = args.name.empty() ? info.name : args.name;
+  record.model_name = model_name;
   record.model_path = info.path;
   record.model_fingerprint = info.fingerprint;
   record.model_architecture = info.architecture;
@@ -283,7 +306,12 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   record.notes += fmt::format("{}load {:.1f} s; batch {}", record.notes.empty() ? "" : "; ", info.load_seconds, batch);
   if (lm->peak_memory() > 0) record.notes += fmt::format("; peak GPU memory {:.1f} GiB", lm->peak_memory() / 1073741824.0);
   record.subsets = run_figures(result);
-  const int64_t run_id = results.insert_finished_run(record);
+  int64_t run_id = 0;
+  try {
+    run_id = results.insert_finished_run(record);
+  } catch (const Error& e) {
+    throw progress_kept(e);
+  }
   const auto t_end = std::chrono::steady_clock::now();
   const double seconds = std::chrono::duration<double>(t_end - t0).count();
   const double score_seconds = std::chrono::duration<double>(t_end - t_score).count();
@@ -291,7 +319,7 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   const double tokens_per_second = score_seconds > 0 ? result.computed_tokens / score_seconds : 0;
 
   nlohmann::json j;
-  j["model"] = {{"name", info.name},         {"path", info.path},         {"architecture", info.architecture},
+  j["model"] = {{"name", model_name},         {"path", info.path},         {"architecture", info.architecture},
                 {"dtype", info.dtype},       {"fingerprint", info.fingerprint}, {"weights_hash", weights_hash},
                 {"parameters", info.n_params},
                 {"builtin", default_model}};
@@ -339,7 +367,7 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
     print_json(j);
     return;
   }
-  std::printf("model     %s (%s, %s, fingerprint %s)\n", info.name.c_str(), info.architecture.c_str(),
+  std::printf("model     %s (%s, %s, fingerprint %s)\n", model_name.c_str(), info.architecture.c_str(),
               info.dtype.c_str(), info.fingerprint.c_str());
   std::printf("tokenizer %s (fingerprint %s)\n", tokenizer->kind().c_str(), tokenizer->fingerprint().c_str());
   std::printf("corpus    %s (fingerprint %s)\n", corpora.size() == 1 ? corpora[0].c_str() : "several files",
@@ -400,6 +428,8 @@ void setup(CLI::App& sub, const GlobalOptions& global) {
                  "the CPU, bf16 on cuda");
   sub.add_option("--backend", args->backend, "cpu, cuda, or auto (cuda when there is a GPU)")->capture_default_str();
   sub.add_option("--device", args->device, "cuda: which GPU")->capture_default_str();
+  sub.add_option("--name", args->name,
+                 "The model's name in the results (default: --model as given), e.g. the name a score CSV uses");
   sub.add_option("--db", args->db, "Results database (default: $ZIQ_DB, else $XDG_DATA_HOME/ziq/results.sqlite)");
   sub.add_flag("--no-resume", args->no_resume, "Recompute every window, even those saved by an earlier run");
   sub.add_flag("--allow-unused-weights", args->allow_unused_weights,

@@ -2,6 +2,7 @@
 // column), filtered by model, corpus, protocol; as a table, CSV or JSON.
 // `ziq results import FILE.csv`: brings in a BPC table made elsewhere (such as the paper's), one
 // imported run per row, replacing an earlier import of the same file and selection.
+// `ziq results delete ID...` (or --superseded): removes runs, saying which.
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -19,6 +20,12 @@ namespace {
 struct ListArgs {
   std::string db, format = "table", status;
   store::RunFilter filter;
+};
+
+struct DeleteArgs {
+  std::string db;
+  std::vector<int64_t> ids;
+  bool superseded = false;
 };
 
 struct ImportArgs {
@@ -83,7 +90,7 @@ void list_runs(const ListArgs& a, const GlobalOptions& global) {
     else if (!global.quiet) std::fprintf(stderr, "no results store at %s yet (`ziq eval` or `ziq results import` makes one)\n", path.c_str());
     return;
   }
-  store::ResultsStore st(path);
+  store::ResultsStore st(path, /*read_only=*/true);
   store::RunFilter filter = a.filter;
   if (!a.status.empty()) {
     if (a.status != "running" && a.status != "finished" && a.status != "imported")
@@ -275,6 +282,35 @@ void import_table(const ImportArgs& a, const GlobalOptions& global) {
   for (auto& s : dups) std::fprintf(stderr, "warning: model name repeated: %s\n", s.c_str());
 }
 
+void delete_runs(const DeleteArgs& a, const GlobalOptions& global) {
+  if (a.ids.empty() && !a.superseded) usage_error("results delete: give run ids, or --superseded");
+  const std::string path = a.db.empty() ? store::default_results_path() : a.db;
+  if (!std::filesystem::exists(path)) input_error("{}: no results store here", path);
+  store::ResultsStore st(path);
+  std::vector<int64_t> ids = a.ids;
+  if (a.superseded)
+    for (int64_t id : st.superseded_runs()) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  // Say what goes, before it goes; an id that is not there is an error, and nothing is deleted.
+  std::map<int64_t, store::RunRecord> found;
+  for (auto& r : st.list_runs()) found[r.id] = r;
+  for (int64_t id : ids)
+    if (!found.count(id)) input_error("{}: no run with id {} (see `ziq results`); nothing deleted", path, id);
+  const int64_t removed = st.delete_runs(ids);
+  if (global.json) {
+    print_json({{"db", path}, {"deleted", ids}});
+    return;
+  }
+  for (int64_t id : ids) {
+    const auto& r = found[id];
+    std::printf("deleted run %lld: %s on %s (%s, %s, %s)\n", static_cast<long long>(id), r.model_name.c_str(),
+                r.corpus_name.c_str(), protocol_text(r).c_str(), store::run_status_name(r.status).c_str(),
+                r.finished_at.c_str());
+  }
+  if (!global.quiet) std::fprintf(stderr, "%lld run(s) deleted from %s\n", static_cast<long long>(removed), path.c_str());
+}
+
 void setup(CLI::App& sub, const GlobalOptions& global) {
   auto list = std::make_shared<ListArgs>();
   sub.add_option("--db", list->db, "Results store (default $ZIQ_DB, else $XDG_DATA_HOME/ziq/results.sqlite, else ~/.local/share/ziq/results.sqlite)");
@@ -302,11 +338,23 @@ void setup(CLI::App& sub, const GlobalOptions& global) {
   import->add_option("--model-prefix", imp->model_prefix, "Prefix added to every model name (to keep sources apart)");
   import->callback([imp, &global] { import_table(*imp, global); });
 
-  sub.callback([list, import, &global] {
-    if (import->parsed()) return;
+  auto del = std::make_shared<DeleteArgs>();
+  CLI::App* remove = sub.add_subcommand("delete", "Delete runs by id (`ziq results` lists them), or identical reruns");
+  remove->fallthrough();
+  remove->add_option("ids", del->ids, "Ids of the runs to delete");
+  remove->add_option("--db", del->db, "Results store (default as for `ziq results`)");
+  remove->add_flag("--superseded", del->superseded,
+                   "Delete every finished run that a later finished run of the same configuration (run key) repeats");
+  remove->callback([del, &global] { delete_runs(*del, global); });
+
+  sub.callback([list, import, remove, &global] {
+    if (import->parsed() || remove->parsed()) return;
     list_runs(*list, global);
   });
 }
 }  // namespace
-ZIQ_COMMAND("results", "List the runs in the results store, or import a BPC table (results import FILE.csv)", setup);
+ZIQ_COMMAND("results",
+            "List the runs in the results store, import a BPC table (results import FILE.csv), or delete runs "
+            "(results delete ID...)",
+            setup);
 }  // namespace ziq::cli
