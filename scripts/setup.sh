@@ -13,6 +13,7 @@ APT_PACKAGES=(
   libutf8proc-dev         # Unicode normalization (NFC/NFKC/...)
   libzstd-dev zlib1g-dev liblzma-dev   # compressed corpora and classic baselines
   libsqlite3-dev          # results store
+  libxxhash-dev           # fast content hashes of weights files (run keys)
   libcli11-dev libfmt-dev # command line and formatting
   libopenblas-dev         # CPU matrix products
   libopenmpi-dev openmpi-bin  # data parallel runs over MPI ranks (mpirun), and their tests

@@ -261,7 +261,7 @@ ModelTable store_table(const CorrelateArgs& a) {
   if (!std::filesystem::exists(path))
     input_error("{}: no results store here (run `ziq eval` or `ziq results import FILE.csv` first, "
                 "or give BPC with --bpc FILE.csv)", path);
-  store::ResultsStore st(path);
+  store::ResultsStore st(path, /*read_only=*/true);
   return model_table_from_store(st, a.filter);
 }
 }  // namespace

@@ -14,12 +14,14 @@
 #include "cli/data_files.h"
 #include "cli/output.h"
 #include "codec/classic.h"
+#include "core/content_hash.h"
 #include "core/error.h"
 #include "core/threads.h"
 #include "dist/launcher.h"
 #include "eval/scorer.h"
 #include "model/model.h"
 #include "store/eval_progress.h"
+#include "store/file_hashes.h"
 #include "store/results.h"
 #include "text/corpus.h"
 #include "tok/tokenizer.h"
@@ -42,19 +44,32 @@ struct EvalArgs {
   int device = 0;
   std::string db;
   bool no_resume = false;
+  bool allow_unused_weights = false;
+  std::string name;  // the model's name in the results; empty: --model as given
 };
 
 std::atomic<bool> g_stop{false};
+std::atomic<int> g_stop_signal{0};
 
-extern "C" void on_interrupt(int) {
+// SIGINT (Ctrl-C) and SIGTERM (kill, a batch system's time limit) stop the same way: after the
+// batch in flight, every scored batch committed; a second one ends at once.
+extern "C" void on_stop_signal(int sig) {
   g_stop.store(true);
-  static const char msg[] = "\nziq: interrupted: stopping after the batch in flight (Ctrl-C again to quit now)\n";
-  ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+  g_stop_signal.store(sig);
+  static const char int_msg[] = "\nziq: interrupted: stopping after the batch in flight (Ctrl-C again to quit now)\n";
+  static const char term_msg[] =
+      "\nziq: terminated (SIGTERM): stopping after the batch in flight (SIGTERM again to quit now)\n";
+  const bool term = sig == SIGTERM;
+  ssize_t ignored = write(STDERR_FILENO, term ? term_msg : int_msg, term ? sizeof term_msg - 1 : sizeof int_msg - 1);
   (void)ignored;
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends at once; committed windows are safe
+  std::signal(sig, SIG_DFL);  // a second signal ends at once; committed windows are safe
 }
 
-extern "C" void on_interrupt_quietly(int) { g_stop.store(true); }
+// The other ranks of a data-parallel run stop at the same round as rank 0, which speaks for them.
+extern "C" void on_stop_signal_quietly(int sig) {
+  g_stop.store(true);
+  g_stop_signal.store(sig);
+}
 
 std::string fmt_opt(const std::optional<double>& v, int decimals) { return v ? fixed(*v, decimals) : "-"; }
 nlohmann::json json_opt(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); }
@@ -138,11 +153,14 @@ void run_follower(const eval::PreparedCorpus& prepared, model::LanguageModel& lm
   options.batch = batch;
   options.progress = false;
   options.group = dist::join_launcher_group();
+  options.stop = &g_stop;
   g_stop.store(false);
-  auto previous = std::signal(SIGINT, on_interrupt_quietly);
+  auto previous = std::signal(SIGINT, on_stop_signal_quietly);
+  auto previous_term = std::signal(SIGTERM, on_stop_signal_quietly);
   const eval::EvalResult result = eval::score_corpus(prepared, lm, options, nullptr);
   std::signal(SIGINT, previous);
-  if (!result.complete) std::_Exit(kExitInterrupted);
+  std::signal(SIGTERM, previous_term);
+  if (!result.complete) std::_Exit(g_stop_signal.load() == SIGTERM ? kExitTerminated : kExitInterrupted);
 }
 
 void run(const EvalArgs& args, const GlobalOptions& global) {
@@ -163,8 +181,7 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   protocol.kind = eval::parse_protocol(args.protocol);
   protocol.context = args.context;
   protocol.stride = args.stride;
-  if (args.context < 1) usage_error("--context must be at least 1 (got {})", args.context);
-  if (args.stride < 1) usage_error("--stride must be at least 1 (got {})", args.stride);
+  eval::validate(protocol);  // before the model loads: bounds, so window arithmetic cannot overflow
   if (args.batch < 0) usage_error("--batch must be at least 1, or 0 for the backend's choice (got {})", args.batch);
 
   // Started by mpirun or srun as one of several ranks: data parallel over the ranks (eval/shard.h).
@@ -184,21 +201,48 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   load.device = device;
   load.threads = threads;
   load.precision = args.precision;
+  load.allow_unused_weights = args.allow_unused_weights;
   auto lm = model::load_model(model_ref, load);
   const auto& info = lm->info();
-  // The label, the run key and the stored run all carry the arithmetic that really ran.
-  if (!args.precision.empty() && args.precision != info.precision)
-    std::fprintf(stderr, "note: --precision %s: the %s backend has no %s arithmetic on this machine; computing in %s\n",
-                 args.precision.c_str(), info.backend.c_str(), args.precision.c_str(), info.precision.c_str());
   auto tokenizer = tok::load_tokenizer(info.path);
 
   text::CorpusReader reader(corpora);
   auto prepared = eval::prepare_corpus(reader, *tokenizer, protocol, threads);
   int batch = args.batch > 0 ? args.batch : lm->suggested_batch(protocol.context + 1);
   if (group) batch = int(group->min(batch));  // the same batches on every rank (a GPU's fit may differ)
+  {
+    int64_t planned = 0;
+    for (const auto& s : prepared.subsets) planned += static_cast<int64_t>(s.plan.windows.size());
+    if (planned == 0)
+      input_error("{}: nothing to score: {} document(s) read, no subset has two tokens to make a window "
+                  "(empty corpus, or only empty documents); no run is saved",
+                  corpora.size() == 1 ? corpora[0] : corpus_name(corpora), prepared.documents_read);
+  }
+  // What the run really computes, said where it differs from what was asked.
+  std::vector<std::string> run_notes;
+  if (args.precision == "bf16" && info.precision != "bf16")
+    run_notes.push_back(fmt::format("--precision bf16: {} has no bfloat16 units here; the run computed in {} "
+                                    "and is labelled so",
+                                    info.backend, info.precision));
+  if (!info.unused_tensors.empty())
+    run_notes.push_back(fmt::format("--allow-unused-weights: {} checkpoint tensor(s) not used (first: {})",
+                                    info.unused_tensors.size(), info.unused_tensors.front()));
 
+  const std::string db_path = args.db.empty() ? store::default_results_path() : args.db;
+  if (!lead) return run_follower(prepared, *lm, batch);
+  store::ResultsStore results(db_path);
+  // The weights' content (the fingerprint covers only config.json and the headers), hashed once
+  // per file version and cached in the database.
+  std::string weights_hash;
+  if (!info.weight_files.empty()) {
+    store::FileHashCache hashes(results.database());
+    std::string all;
+    for (const auto& f : info.weight_files) all += hashes.hash(f);
+    weights_hash = hash_text(all);
+  }
   // The run's identity: what decides every window's nats. Resuming needs all of it equal.
   nlohmann::json key = {{"model", info.fingerprint},
+                        {"weights", weights_hash},
                         {"tokenizer", tokenizer->fingerprint()},
                         {"corpus", prepared.corpus_fingerprint},
                         {"protocol", eval::protocol_name(protocol.kind)},
@@ -207,13 +251,11 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
                         {"backend", info.backend},
                         {"precision", info.precision},
                         {"dtype", info.dtype},
-                        {"ziq", ZIQ_VERSION}};
+                        {"ziq", ZIQ_VERSION},
+                        {"ziq_build", executable_hash()}};
   // A GPU's products may round differently for a different number of rows; the CPU backends give
   // the same bits whatever the batch (tested), so only there may a run resume with another batch.
   if (info.backend.rfind("cpu", 0) != 0 && info.backend != "reference") key["batch"] = batch;
-  const std::string db_path = args.db.empty() ? store::default_results_path() : args.db;
-  if (!lead) return run_follower(prepared, *lm, batch);
-  store::ResultsStore results(db_path);
   store::EvalProgress progress(results.database(), key.dump());
   if (args.no_resume) progress.clear();
 
@@ -225,7 +267,9 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   } window_store(progress);
 
   g_stop.store(false);
-  auto previous = std::signal(SIGINT, on_interrupt);
+  g_stop_signal.store(0);
+  auto previous = std::signal(SIGINT, on_stop_signal);
+  auto previous_term = std::signal(SIGTERM, on_stop_signal);
   eval::ScoreOptions options;
   options.batch = batch;
   options.stop = &g_stop;
@@ -233,27 +277,53 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   options.group = group;
   eval::EvalResult result;
   auto t_score = std::chrono::steady_clock::now();
+  // A failure after windows were committed (the database locked by another process for longer
+  // than the busy timeout, a disk full) says that they are kept, and how to go on.
+  auto progress_kept = [&](const Error& e) {
+    int64_t kept = -1;
+    try {
+      kept = progress.stored_windows();
+    } catch (const Error&) {
+    }
+    if (kept <= 0) return Error(e.kind(), e.what());
+    return Error(e.kind(), fmt::format("{}\nziq: {} finished windows of this run are kept in {} (run {}); give the "
+                                       "same command again to resume",
+                                       e.what(), kept, db_path, progress.run_key()));
+  };
   try {
     t_score = std::chrono::steady_clock::now();
     result = eval::score_corpus(prepared, *lm, options, &window_store);
+  } catch (const Error& e) {
+    std::signal(SIGINT, previous);
+    std::signal(SIGTERM, previous_term);
+    throw progress_kept(e);
   } catch (...) {
     std::signal(SIGINT, previous);
+    std::signal(SIGTERM, previous_term);
     throw;
   }
   std::signal(SIGINT, previous);
+  std::signal(SIGTERM, previous_term);
   if (!result.complete) {
     std::fprintf(stderr,
                  "ziq: stopped; %lld finished windows are saved in %s (run %s). Give the same command "
                  "again to resume.\n",
                  static_cast<long long>(progress.stored_windows()), db_path.c_str(), progress.run_key().c_str());
     std::fflush(stdout);
-    std::_Exit(kExitInterrupted);  // the database is consistent: every commit is a whole transaction
+    // 128 + the signal, as a shell reports a process the signal ended; the database is consistent:
+    // every commit is a whole transaction.
+    std::_Exit(g_stop_signal.load() == SIGTERM ? kExitTerminated : kExitInterrupted);
   }
-  progress.mark_completed();
+  try {
+    progress.mark_completed();
+  } catch (const Error& e) {
+    throw progress_kept(e);
+  }
 
   store::RunRecord record;
   record.run_key = progress.run_key();
-  record.model_name = info.name;
+  const std::string model_name = args.name.empty() ? info.name : args.name;
+  record.model_name = model_name;
   record.model_path = info.path;
   record.model_fingerprint = info.fingerprint;
   record.model_architecture = info.architecture;
@@ -268,6 +338,7 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   record.backend = info.backend;
   record.started_at = started_at;
   if (info.precision != "f32") record.notes = fmt::format("compute precision {}", info.precision);
+  for (const auto& n : run_notes) record.notes += (record.notes.empty() ? "" : "; ") + n;
   if (result.resumed_windows)
     record.notes += fmt::format("{}resumed: {} of {} windows from an earlier run", record.notes.empty() ? "" : "; ",
                                 result.resumed_windows, result.windows);
@@ -276,7 +347,12 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   if (lm->peak_memory() > 0) record.notes += fmt::format("; peak GPU memory {:.1f} GiB", lm->peak_memory() / 1073741824.0);
   if (group) record.notes += fmt::format("; data parallel over {} ranks", group->size());
   record.subsets = run_figures(result);
-  const int64_t run_id = results.insert_finished_run(record);
+  int64_t run_id = 0;
+  try {
+    run_id = results.insert_finished_run(record);
+  } catch (const Error& e) {
+    throw progress_kept(e);
+  }
   const auto t_end = std::chrono::steady_clock::now();
   const double seconds = std::chrono::duration<double>(t_end - t0).count();
   const double score_seconds = std::chrono::duration<double>(t_end - t_score).count();
@@ -284,8 +360,9 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   const double tokens_per_second = score_seconds > 0 ? result.computed_tokens / score_seconds : 0;
 
   nlohmann::json j;
-  j["model"] = {{"name", info.name},         {"path", info.path},         {"architecture", info.architecture},
-                {"dtype", info.dtype},       {"fingerprint", info.fingerprint}, {"parameters", info.n_params},
+  j["model"] = {{"name", model_name},         {"path", info.path},         {"architecture", info.architecture},
+                {"dtype", info.dtype},       {"fingerprint", info.fingerprint}, {"weights_hash", weights_hash},
+                {"parameters", info.n_params},
                 {"builtin", default_model}};
   j["tokenizer"] = {{"kind", tokenizer->kind()}, {"fingerprint", tokenizer->fingerprint()}};
   j["corpus"] = {{"paths", corpora}, {"fingerprint", prepared.corpus_fingerprint}};
@@ -294,6 +371,7 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
                    {"stride", protocol.stride}};
   j["backend"] = info.backend;
   j["precision"] = info.precision;
+  j["notes"] = run_notes;
   j["run_key"] = progress.run_key();
   j["run_id"] = run_id;
   j["db"] = db_path;
@@ -331,7 +409,7 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
     print_json(j);
     return;
   }
-  std::printf("model     %s (%s, %s, fingerprint %s)\n", info.name.c_str(), info.architecture.c_str(),
+  std::printf("model     %s (%s, %s, fingerprint %s)\n", model_name.c_str(), info.architecture.c_str(),
               info.dtype.c_str(), info.fingerprint.c_str());
   std::printf("tokenizer %s (fingerprint %s)\n", tokenizer->kind().c_str(), tokenizer->fingerprint().c_str());
   std::printf("corpus    %s (fingerprint %s)\n", corpora.size() == 1 ? corpora[0].c_str() : "several files",
@@ -361,6 +439,7 @@ void run(const EvalArgs& args, const GlobalOptions& global) {
   }
   std::fflush(stdout);  // the table before the notes, when both go to one terminal or file
   if (!global.quiet) {
+    for (auto& n : run_notes) std::fprintf(stderr, "note: %s\n", n.c_str());
     for (auto& s : result.subsets)
       for (auto& n : s.notes) std::fprintf(stderr, "note: %s: %s\n", s.name.c_str(), n.c_str());
     if (result.resumed_windows)
@@ -391,8 +470,13 @@ void setup(CLI::App& sub, const GlobalOptions& global) {
                  "the CPU, bf16 on cuda");
   sub.add_option("--backend", args->backend, "cpu, cuda, or auto (cuda when there is a GPU)")->capture_default_str();
   sub.add_option("--device", args->device, "cuda: which GPU")->capture_default_str();
+  sub.add_option("--name", args->name,
+                 "The model's name in the results (default: --model as given), e.g. the name a score CSV uses");
   sub.add_option("--db", args->db, "Results database (default: $ZIQ_DB, else $XDG_DATA_HOME/ziq/results.sqlite)");
   sub.add_flag("--no-resume", args->no_resume, "Recompute every window, even those saved by an earlier run");
+  sub.add_flag("--allow-unused-weights", args->allow_unused_weights,
+               "Run a checkpoint holding tensors the model does not use (e.g. more layers than config.json's "
+               "num_hidden_layers); refused by default");
   sub.callback([args, &global] { run(*args, global); });
 }
 

@@ -1,7 +1,8 @@
 // `ziq results`: lists the runs of the results store (one row per run, the BPC of each subset as a
 // column), filtered by model, corpus, protocol; as a table, CSV or JSON.
 // `ziq results import FILE.csv`: brings in a BPC table made elsewhere (such as the paper's), one
-// imported run per row, replacing an earlier import of the same file.
+// imported run per row, replacing an earlier import of the same file and selection.
+// `ziq results delete ID...` (or --superseded): removes runs, saying which.
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -21,6 +22,12 @@ struct ListArgs {
   store::RunFilter filter;
 };
 
+struct DeleteArgs {
+  std::string db;
+  std::vector<int64_t> ids;
+  bool superseded = false;
+};
+
 struct ImportArgs {
   std::string db, file, name_column, protocol, corpus, model_prefix;
   std::vector<std::string> where, bpc_columns;
@@ -32,9 +39,24 @@ std::string opt_str(const std::optional<double>& v) { return v ? fmt::format("{}
 nlohmann::json opt_json(const std::optional<int64_t>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
 nlohmann::json opt_json(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
 
+// An import's source: the file, and the --where selection when there is one ("imported:<path>
+// where col=v, col=v", clauses sorted), so that importing other rows of the same file adds to the
+// store, and importing the same selection again replaces only what that selection imported.
+constexpr std::string_view kWhereSeparator = " where ";
+
+std::string import_source(const std::string& file, std::vector<std::string> where) {
+  std::string source = "imported:" + std::filesystem::weakly_canonical(file).string();
+  std::sort(where.begin(), where.end());
+  where.erase(std::unique(where.begin(), where.end()), where.end());
+  for (size_t i = 0; i < where.size(); ++i) source += (i ? ", " : std::string(kWhereSeparator)) + where[i];
+  return source;
+}
+
 std::string short_source(const std::string& s) {
   if (s.rfind("imported:", 0) != 0) return s;
-  return "imported:" + std::filesystem::path(s.substr(9)).filename().string();
+  const size_t sel = s.find(kWhereSeparator);
+  const std::string file = s.substr(9, sel == std::string::npos ? std::string::npos : sel - 9);
+  return "imported:" + std::filesystem::path(file).filename().string() + (sel == std::string::npos ? "" : s.substr(sel));
 }
 
 std::string protocol_text(const store::RunRecord& r) {
@@ -68,7 +90,7 @@ void list_runs(const ListArgs& a, const GlobalOptions& global) {
     else if (!global.quiet) std::fprintf(stderr, "no results store at %s yet (`ziq eval` or `ziq results import` makes one)\n", path.c_str());
     return;
   }
-  store::ResultsStore st(path);
+  store::ResultsStore st(path, /*read_only=*/true);
   store::RunFilter filter = a.filter;
   if (!a.status.empty()) {
     if (a.status != "running" && a.status != "finished" && a.status != "imported")
@@ -156,7 +178,7 @@ void import_table(const ImportArgs& a, const GlobalOptions& global) {
   std::vector<std::pair<int, std::string>> filters;
   for (auto& [col, v] : sel.where) filters.push_back({csv.require_column(col), v});
 
-  std::string source = "imported:" + std::filesystem::weakly_canonical(a.file).string();
+  const std::string source = import_source(a.file, a.where);
   std::string now = store::utc_now_iso8601();
   std::vector<store::RunRecord> runs;
   std::vector<std::string> bad, skipped, partial;
@@ -221,6 +243,14 @@ void import_table(const ImportArgs& a, const GlobalOptions& global) {
   std::string path = a.db.empty() ? store::default_results_path() : a.db;
   store::ResultsStore st(path);
   int64_t removed = st.replace_runs_from_source(source, runs);
+  // Runs imported from the same file with another selection are kept: say so.
+  const std::string file_source = import_source(a.file, {});
+  std::map<std::string, int64_t> kept;
+  store::RunFilter same_file;
+  same_file.source = file_source;
+  for (auto& r : st.list_runs(same_file))
+    if (r.source != source && (r.source == file_source || r.source.rfind(file_source + std::string(kWhereSeparator), 0) == 0))
+      ++kept[r.source];
 
   std::vector<std::string> dups;
   for (auto& [name, where] : lines_of)
@@ -230,17 +260,55 @@ void import_table(const ImportArgs& a, const GlobalOptions& global) {
       dups.push_back(d + " (each imported as its own run)");
     }
   if (global.json) {
+    nlohmann::json others = nlohmann::json::object();
+    for (auto& [s, n] : kept) others[s] = n;
     print_json({{"db", path}, {"source", source}, {"imported", runs.size()}, {"replaced", removed},
+                {"kept_from_other_imports", others},
                 {"left_out_by_where", filtered}, {"skipped", skipped}, {"partial", partial}, {"duplicated_names", dups}});
     return;
   }
   std::printf("imported %zu run(s) from %s into %s as %s%s\n", runs.size(), a.file.c_str(), path.c_str(),
-              short_source(source).c_str(), removed ? fmt::format(" (replacing {} from an earlier import)", removed).c_str() : "");
+              short_source(source).c_str(),
+              removed ? fmt::format(" (replacing the {} run(s) an earlier import of the same file and selection made)",
+                                    removed).c_str()
+                      : "");
   if (global.quiet) return;
+  for (auto& [s, n] : kept)
+    std::fprintf(stderr, "note: kept %lld run(s) imported from the same file as %s\n", static_cast<long long>(n),
+                 short_source(s).c_str());
   if (filtered) std::fprintf(stderr, "note: %zu row(s) left out by --where\n", filtered);
   for (auto& s : skipped) std::fprintf(stderr, "skipped: %s\n", s.c_str());
   for (auto& s : partial) std::fprintf(stderr, "partial: %s\n", s.c_str());
   for (auto& s : dups) std::fprintf(stderr, "warning: model name repeated: %s\n", s.c_str());
+}
+
+void delete_runs(const DeleteArgs& a, const GlobalOptions& global) {
+  if (a.ids.empty() && !a.superseded) usage_error("results delete: give run ids, or --superseded");
+  const std::string path = a.db.empty() ? store::default_results_path() : a.db;
+  if (!std::filesystem::exists(path)) input_error("{}: no results store here", path);
+  store::ResultsStore st(path);
+  std::vector<int64_t> ids = a.ids;
+  if (a.superseded)
+    for (int64_t id : st.superseded_runs()) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  // Say what goes, before it goes; an id that is not there is an error, and nothing is deleted.
+  std::map<int64_t, store::RunRecord> found;
+  for (auto& r : st.list_runs()) found[r.id] = r;
+  for (int64_t id : ids)
+    if (!found.count(id)) input_error("{}: no run with id {} (see `ziq results`); nothing deleted", path, id);
+  const int64_t removed = st.delete_runs(ids);
+  if (global.json) {
+    print_json({{"db", path}, {"deleted", ids}});
+    return;
+  }
+  for (int64_t id : ids) {
+    const auto& r = found[id];
+    std::printf("deleted run %lld: %s on %s (%s, %s, %s)\n", static_cast<long long>(id), r.model_name.c_str(),
+                r.corpus_name.c_str(), protocol_text(r).c_str(), store::run_status_name(r.status).c_str(),
+                r.finished_at.c_str());
+  }
+  if (!global.quiet) std::fprintf(stderr, "%lld run(s) deleted from %s\n", static_cast<long long>(removed), path.c_str());
 }
 
 void setup(CLI::App& sub, const GlobalOptions& global) {
@@ -270,11 +338,23 @@ void setup(CLI::App& sub, const GlobalOptions& global) {
   import->add_option("--model-prefix", imp->model_prefix, "Prefix added to every model name (to keep sources apart)");
   import->callback([imp, &global] { import_table(*imp, global); });
 
-  sub.callback([list, import, &global] {
-    if (import->parsed()) return;
+  auto del = std::make_shared<DeleteArgs>();
+  CLI::App* remove = sub.add_subcommand("delete", "Delete runs by id (`ziq results` lists them), or identical reruns");
+  remove->fallthrough();
+  remove->add_option("ids", del->ids, "Ids of the runs to delete");
+  remove->add_option("--db", del->db, "Results store (default as for `ziq results`)");
+  remove->add_flag("--superseded", del->superseded,
+                   "Delete every finished run that a later finished run of the same configuration (run key) repeats");
+  remove->callback([del, &global] { delete_runs(*del, global); });
+
+  sub.callback([list, import, remove, &global] {
+    if (import->parsed() || remove->parsed()) return;
     list_runs(*list, global);
   });
 }
 }  // namespace
-ZIQ_COMMAND("results", "List the runs in the results store, or import a BPC table (results import FILE.csv)", setup);
+ZIQ_COMMAND("results",
+            "List the runs in the results store, import a BPC table (results import FILE.csv), or delete runs "
+            "(results delete ID...)",
+            setup);
 }  // namespace ziq::cli

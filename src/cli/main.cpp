@@ -1,7 +1,7 @@
 // Entry point of the `ziq` command: builds the subcommands from the registry (command.h), parses,
 // runs, and maps failures to the documented exit codes:
 //   0 success, 2 usage error, 3 bad input (file named in the message), 4 internal error,
-//   130 interrupted (Ctrl-C; long work is resumable).
+//   130 interrupted (Ctrl-C; long work is resumable), 143 terminated (SIGTERM; the same).
 #include <algorithm>
 #include <cstdio>
 #include <exception>
@@ -22,7 +22,7 @@ std::vector<CommandInfo>& command_registry() {
 int main(int argc, char** argv) {
   using namespace ziq;
   CLI::App app{"ziq: bits per character of text under a language model, the paper's way, fast.\n"
-               "Exit codes: 0 ok, 2 usage error, 3 bad input, 4 internal error, 130 interrupted."};
+               "Exit codes: 0 ok, 2 usage error, 3 bad input, 4 internal error, 130 interrupted, 143 terminated."};
   app.name("ziq");
   app.set_version_flag("--version", std::string("ziq ") + ZIQ_VERSION);
   app.require_subcommand(1);

@@ -20,7 +20,8 @@ enum ExitCode : int {
   kExitUsage = 2,
   kExitInput = 3,
   kExitInternal = 4,
-  kExitInterrupted = 130,
+  kExitInterrupted = 130,  // SIGINT (Ctrl-C)
+  kExitTerminated = 143,   // SIGTERM
 };
 
 class Error : public std::runtime_error {

@@ -57,6 +57,8 @@ std::string protocol_name(ProtocolKind kind) {
 void validate(const ProtocolParams& params) {
   if (params.context < 1) usage_error("--context must be positive (got {})", params.context);
   if (params.stride < 1) usage_error("--stride must be positive (got {})", params.stride);
+  if (params.context > kMaxContext)
+    usage_error("--context {} is beyond what ziq runs (at most {} tokens per window)", params.context, kMaxContext);
   if (params.stride > params.context)
     usage_error("--stride ({}) must not exceed --context ({}): windows would leave tokens unscored",
                 params.stride, params.context);

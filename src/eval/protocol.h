@@ -46,7 +46,10 @@ struct WindowPlan {
 ProtocolKind parse_protocol(const std::string& name);  // usage_error on unknown names
 std::string protocol_name(ProtocolKind kind);
 
-// usage_error unless 1 <= stride <= context.
+// Longer windows than any model runs; the bound keeps window arithmetic far from int64 overflow.
+inline constexpr int64_t kMaxContext = int64_t{1} << 30;
+
+// usage_error unless 1 <= stride <= context <= kMaxContext.
 void validate(const ProtocolParams& params);
 
 // doc_token_counts: tokens of each non-empty document, in corpus order.

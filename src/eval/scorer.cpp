@@ -271,9 +271,11 @@ EvalResult score_corpus(const PreparedCorpus& corpus, model::LanguageModel& mode
         model.score(requests, outputs, /*want_token_logprobs=*/false);
         for (size_t i = 0; i < b.windows.size(); ++i) {
           const double v = outputs[i].nll_nats;
-          if (!std::isfinite(v))
+          if (!std::isfinite(v)) {
+            model.check_weights_finite();  // a NaN/Inf weight is bad input, named; anything else is ours
             internal_error("subset '{}', window {}: the model returned a non-finite loss ({})", s.name, b.windows[i],
                            v);
+          }
           mine.push_back({int64_t(b.subset), b.windows[i], v});
         }
       }

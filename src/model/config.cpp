@@ -1,9 +1,11 @@
 #include "model/config.h"
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/json_depth.h"
 #include "core/mapped_file.h"
 
 namespace ziq::model {
@@ -11,6 +13,10 @@ namespace ziq::model {
 using nlohmann::json;
 
 namespace {
+
+// Far beyond any real model's sizes (vocabularies reach ~260k, hidden sizes ~16k), and small enough
+// that products of two sizes cannot overflow.
+constexpr int64_t kMaxDimension = int64_t{1} << 24;
 
 const json* field(const json& obj, const char* name) {
   auto it = obj.find(name);
@@ -31,6 +37,11 @@ double number(const std::string& path, const json& obj, const char* name, double
   return v->get<double>();
 }
 
+void check_theta(const ModelConfig& c) {
+  if (!(c.rope.theta > 0) || !std::isfinite(c.rope.theta))
+    input_error("{}: field 'rope_theta' must be a positive number, not {}", c.path, c.rope.theta);
+}
+
 void read_rope(ModelConfig& c) {
   RopeConfig& r = c.rope;
   // transformers 5: rope_parameters holds theta and scaling; transformers 4: rope_theta at the top
@@ -42,9 +53,13 @@ void read_rope(ModelConfig& c) {
     where = "rope_scaling.";
   }
   r.theta = number(c.path, c.raw, "rope_theta", 10000.0);
-  if (!params) return;
+  if (!params) {
+    check_theta(c);
+    return;
+  }
   if (!params->is_object()) input_error("{}: field '{}' is not an object", c.path, std::string(where, strlen(where) - 1));
   r.theta = number(c.path, *params, "rope_theta", r.theta, where);
+  check_theta(c);
   const json* type = field(*params, "rope_type");
   if (!type) type = field(*params, "type");
   if (type) {
@@ -94,7 +109,9 @@ ModelConfig read_config(const std::string& folder) {
   ModelConfig c;
   c.path = (std::filesystem::path(folder) / "config.json").string();
   try {
-    c.raw = json::parse(read_file(c.path));
+    const std::string text = read_file(c.path);
+    check_json_depth(text, c.path);
+    c.raw = json::parse(text);
   } catch (const json::parse_error& e) {
     input_error("{}: not valid JSON (byte {}): {}", c.path, e.byte, e.what());
   }
@@ -114,7 +131,8 @@ ModelConfig read_config(const std::string& folder) {
   for (auto [name, v] : {std::pair{"hidden_size", c.hidden_size}, {"intermediate_size", c.intermediate_size},
                          {"num_hidden_layers", c.n_layers}, {"num_attention_heads", c.n_heads},
                          {"vocab_size", c.vocab_size}, {"num_key_value_heads", c.n_kv_heads}})
-    if (v <= 0) input_error("{}: field '{}' must be positive, not {}", c.path, name, v);
+    if (v <= 0 || v > kMaxDimension)
+      input_error("{}: field '{}' must be positive and at most {}, not {}", c.path, name, kMaxDimension, v);
   if (c.n_heads % c.n_kv_heads != 0)
     input_error("{}: num_attention_heads {} is not a multiple of num_key_value_heads {}", c.path, c.n_heads,
                 c.n_kv_heads);
@@ -122,10 +140,14 @@ ModelConfig read_config(const std::string& folder) {
     input_error("{}: no 'head_dim', and hidden_size {} is not a multiple of num_attention_heads {}", c.path,
                 c.hidden_size, c.n_heads);
   c.head_dim = config_int(c, "head_dim", c.hidden_size / c.n_heads);
-  if (c.head_dim <= 0 || c.head_dim % 2 != 0)
+  if (c.head_dim <= 0 || c.head_dim % 2 != 0 || c.head_dim > kMaxDimension)
     input_error("{}: field 'head_dim' must be positive and even, not {}", c.path, c.head_dim);
   c.max_position_embeddings = config_int(c, "max_position_embeddings", 2048);
+  if (c.max_position_embeddings <= 0)
+    input_error("{}: field 'max_position_embeddings' must be positive, not {}", c.path, c.max_position_embeddings);
   c.rms_norm_eps = number(c.path, c.raw, "rms_norm_eps", 1e-6);
+  if (!(c.rms_norm_eps >= 0) || !std::isfinite(c.rms_norm_eps))
+    input_error("{}: field 'rms_norm_eps' must be a non-negative number, not {}", c.path, c.rms_norm_eps);
   c.tie_word_embeddings = config_bool(c, "tie_word_embeddings", false);
   if (const json* act = field(c.raw, "hidden_act"); act && *act != "silu")
     input_error("{}: hidden_act {} is not supported (ziq runs silu)", c.path, act->dump());

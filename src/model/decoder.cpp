@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <map>
+#include <set>
+#include <string_view>
 #include <nlohmann/json.hpp>
 
 #include "backend/host_convert.h"
@@ -76,7 +78,7 @@ class StageTimes {
 class Decoder final : public LanguageModel {
  public:
   Decoder(ModelConfig config, DecoderSpec spec, std::optional<Checkpoint> checkpoint, std::unique_ptr<Backend> be,
-          ModelInfo info, uint64_t seed)
+          ModelInfo info, uint64_t seed, bool allow_unused_weights)
       : c_(std::move(config)), spec_(std::move(spec)), ckpt_(std::move(checkpoint)), be_(std::move(be)),
         info_(std::move(info)), seed_(seed), times_(be_.get()) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -112,11 +114,15 @@ class Decoder final : public LanguageModel {
     }
     final_norm_ = norm_weight("model.norm.weight", H);
     if (!c_.tie_word_embeddings) head_ = matrix("lm_head.weight", c_.vocab_size, H);
+    check_unused_tensors(allow_unused_weights);
     be_->synchronize();
     info_.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
 
   const ModelInfo& info() const override { return info_; }
+  void check_weights_finite() const override {
+    if (ckpt_) ckpt_->check_finite();
+  }
   int64_t peak_memory() const override { return be_->peak_memory(); }
 
   int suggested_batch(int64_t window_tokens) const override {
@@ -269,9 +275,31 @@ class Decoder final : public LanguageModel {
     });
   }
 
+  // transformers runs a checkpoint with more layers than config.json names (with a warning), and
+  // gives another model's figures; ziq refuses unless asked. Stored rotary tables are not weights.
+  void check_unused_tensors(bool allow) {
+    if (!ckpt_) return;
+    std::vector<std::string> unused;
+    for (const auto& [name, t] : ckpt_->tensors()) {
+      const bool rotary = std::string_view(name).ends_with(".rotary_emb.inv_freq");
+      const bool tied_head = c_.tie_word_embeddings && name == "lm_head.weight";
+      if (!rotary && !tied_head && !used_.count(name)) unused.push_back(name);
+    }
+    if (unused.empty()) return;
+    info_.unused_tensors = unused;
+    if (allow) return;
+    std::string list;
+    for (size_t i = 0; i < unused.size() && i < 8; ++i) list += (i ? ", " : "") + unused[i];
+    if (unused.size() > 8) list += fmt::format(" and {} more", unused.size() - 8);
+    input_error("{}: {} tensor(s) are not used by the model {} describes (num_hidden_layers {}): {}; give "
+                "--allow-unused-weights to run it anyway",
+                ckpt_->where(), unused.size(), c_.path, c_.n_layers, list);
+  }
+
   const TensorView* tensor(const std::string& name, std::vector<int64_t> shape) {
     if (!ckpt_) return nullptr;
     const TensorView& t = ckpt_->get(name);
+    used_.insert(name);
     if (t.shape != shape)
       input_error("{}: tensor '{}' has shape {} but {} implies {}", t.file, name, nlohmann::json(t.shape).dump(),
                   c_.path, nlohmann::json(shape).dump());
@@ -320,6 +348,7 @@ class Decoder final : public LanguageModel {
   uint64_t seed_;
   std::unique_ptr<Tensor> embed_, head_, final_norm_;
   std::vector<Layer> layers_;
+  std::set<std::string> used_;  // the checkpoint's tensors read so far
   StageTimes times_;
   // Rope tables: host copies of every region, and the backend's tables of all of them.
   std::map<std::vector<float>, std::pair<int64_t, int64_t>> rope_regions_;  // inv_freq -> (first row, rows)
@@ -334,9 +363,10 @@ class Decoder final : public LanguageModel {
 }  // namespace
 
 std::unique_ptr<LanguageModel> make_decoder(ModelConfig config, DecoderSpec spec, std::optional<Checkpoint> checkpoint,
-                                            std::unique_ptr<Backend> backend, ModelInfo info, uint64_t random_seed) {
+                                            std::unique_ptr<Backend> backend, ModelInfo info, uint64_t random_seed,
+                                            bool allow_unused_weights) {
   return std::make_unique<Decoder>(std::move(config), std::move(spec), std::move(checkpoint), std::move(backend),
-                                   std::move(info), random_seed);
+                                   std::move(info), random_seed, allow_unused_weights);
 }
 
 }  // namespace ziq::model

@@ -31,9 +31,11 @@ DecoderSpec mistral_spec(const ModelConfig& c);
 DecoderSpec qwen2_spec(const ModelConfig& c);
 
 // Weights from the checkpoint, or (no checkpoint: benchmarks) seeded random bf16 weights made by
-// the backend, with norm weights of 1 as transformers initialises them.
+// the backend, with norm weights of 1 as transformers initialises them. Checkpoint tensors the
+// model does not use (a config.json with fewer layers than the checkpoint) are refused, naming
+// them, unless allow_unused_weights; then they are listed in ModelInfo::unused_tensors.
 std::unique_ptr<LanguageModel> make_decoder(ModelConfig config, DecoderSpec spec, std::optional<Checkpoint> checkpoint,
                                             std::unique_ptr<backend::Backend> backend, ModelInfo info,
-                                            uint64_t random_seed = 0);
+                                            uint64_t random_seed = 0, bool allow_unused_weights = false);
 
 }  // namespace ziq::model

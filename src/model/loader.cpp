@@ -143,12 +143,13 @@ std::unique_ptr<LanguageModel> load_model(const std::string& ref, const LoadOpti
   } else {
     checkpoint = Checkpoint::open_folder(path);
     for (const auto& header : checkpoint->headers()) h = fnv1a(h, header);
+    info.weight_files = checkpoint->files();
     for (const auto& [name, t] : checkpoint->tensors()) info.n_params += t.numel();
     info.dtype = dtype_name(checkpoint->get("model.embed_tokens.weight").dtype);
   }
   info.fingerprint = fmt::format("{:016x}", h);
   return make_decoder(std::move(config), std::move(spec), std::move(checkpoint), make_backend(options),
-                      std::move(info), options.seed);
+                      std::move(info), options.seed, options.allow_unused_weights);
 }
 
 }  // namespace ziq::model

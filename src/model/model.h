@@ -19,6 +19,10 @@ struct ModelInfo {
   std::string path;           // resolved folder
   std::string dtype;          // storage dtype of the weights: "bf16", "f16", "f32"
   std::string fingerprint;    // hash of config.json and the safetensors headers
+  // The weights files (empty for random weights); their content enters `ziq eval`'s run key.
+  std::vector<std::string> weight_files;
+  // Checkpoint tensors the model does not read (only with LoadOptions::allow_unused_weights).
+  std::vector<std::string> unused_tensors;
   int64_t vocab_size = 0;
   int64_t n_layers = 0;
   int64_t hidden_size = 0;
@@ -66,6 +70,9 @@ struct LoadOptions {
   // made by the backend (benchmarks of shapes no one has on disk).
   bool random_weights = false;
   uint64_t seed = 0;
+  // Run a checkpoint that holds tensors the model does not use (e.g. more layers than config.json
+  // names); refused by default, naming them.
+  bool allow_unused_weights = false;
 };
 
 class LanguageModel {
@@ -81,6 +88,9 @@ class LanguageModel {
   virtual int suggested_batch(int64_t window_tokens) const = 0;
   // Bytes of device memory in use at most so far (0 on the CPU).
   virtual int64_t peak_memory() const = 0;
+  // input_error naming the tensor when a weight is NaN or infinite (called when a loss is not
+  // finite, to tell bad weights from a bug); does nothing when every weight is finite.
+  virtual void check_weights_finite() const {}
 };
 
 // `ref` is a model folder, or "org/name" found offline in the Hugging Face cache

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_depth.h"
 
 namespace ziq::model {
 
@@ -78,6 +79,7 @@ void Checkpoint::add_file(const std::string& path, const std::vector<std::string
     input_error("{}: header length {} runs past the end of the file ({} bytes); truncated?", path,
                 header_len, size);
   std::string header(reinterpret_cast<const char*>(file->data()) + 8, header_len);
+  check_json_depth(header, path + ": header");
   json root;
   try {
     root = json::parse(header);
@@ -167,7 +169,9 @@ Checkpoint Checkpoint::open_folder(const std::string& folder) {
     c.where_ = index.string();
     json root;
     try {
-      root = json::parse(read_file(c.where_));
+      const std::string text = read_file(c.where_);
+      check_json_depth(text, c.where_);
+      root = json::parse(text);
     } catch (const json::parse_error& e) {
       input_error("{}: not valid JSON (byte {}): {}", c.where_, e.byte, e.what());
     }
@@ -194,6 +198,42 @@ Checkpoint Checkpoint::open_folder(const std::string& folder) {
                 folder);
   }
   return c;
+}
+
+namespace {
+
+// The index of the first NaN or infinity (all exponent bits set) among n values of `bits` bits
+// whose exponent field is `exp_mask`, or -1.
+template <typename U>
+int64_t first_non_finite(const uint8_t* data, int64_t n, U exp_mask) {
+  for (int64_t i = 0; i < n; ++i) {
+    U v;
+    std::memcpy(&v, data + i * sizeof(U), sizeof(U));
+    if ((v & exp_mask) == exp_mask) return i;
+  }
+  return -1;
+}
+
+}  // namespace
+
+void Checkpoint::check_finite() const {
+  for (const auto& [name, t] : tensors_) {
+    int64_t bad = -1;
+    switch (t.dtype) {
+      case DType::bf16: bad = first_non_finite<uint16_t>(t.data, t.numel(), 0x7F80); break;
+      case DType::f16: bad = first_non_finite<uint16_t>(t.data, t.numel(), 0x7C00); break;
+      case DType::f32: bad = first_non_finite<uint32_t>(t.data, t.numel(), 0x7F800000u); break;
+    }
+    if (bad >= 0)
+      input_error("{}: tensor '{}' holds a non-finite value (NaN or infinity) at element {} (flat index)", t.file,
+                  name, bad);
+  }
+}
+
+std::vector<std::string> Checkpoint::files() const {
+  std::vector<std::string> out;
+  for (const auto& f : files_) out.push_back(f->path());
+  return out;
 }
 
 const TensorView* Checkpoint::find(const std::string& name) const {

@@ -43,6 +43,11 @@ class Checkpoint {
   const std::string& where() const { return where_; }  // file or index path, for messages
   // The raw JSON headers of all files, in order (for fingerprints).
   const std::vector<std::string>& headers() const { return headers_; }
+  // input_error naming the file, the tensor and the element when a tensor holds NaN or infinity
+  // (a linear scan of every weight: run when a loss comes out non-finite, to say why).
+  void check_finite() const;
+  // The .safetensors files, in the order of headers().
+  std::vector<std::string> files() const;
 
  private:
   void add_file(const std::string& path, const std::vector<std::string>* expected);

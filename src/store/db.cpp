@@ -6,7 +6,44 @@
 
 namespace ziq::store {
 
-Database::Database(const std::string& path) : path_(path) {
+namespace {
+
+constexpr int kBusyTimeoutMs = 10000;
+
+bool is_locked(sqlite3* db) {
+  const int code = sqlite3_errcode(db) & 0xff;
+  return code == SQLITE_BUSY || code == SQLITE_LOCKED;
+}
+
+// A read-only connection; a WAL database whose folder cannot hold its -shm file is opened as
+// immutable (nothing else can be writing to it there).
+sqlite3* open_read_only(const std::string& path) {
+  for (const char* mode : {"?mode=ro", "?immutable=1"}) {
+    sqlite3* db = nullptr;
+    std::string uri = "file:";
+    for (char c : path) {
+      if (c == '%' || c == '?' || c == '#') uri += fmt::format("%{:02X}", static_cast<unsigned char>(c));
+      else uri += c;
+    }
+    uri += mode;
+    int rc = sqlite3_open_v2(uri.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
+    if (rc == SQLITE_OK) return db;
+    const std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    if (std::string_view(mode) == "?immutable=1") input_error("{}: cannot open results database for reading: {}", path, msg);
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Database::Database(const std::string& path, bool read_only) : path_(path), read_only_(read_only) {
+  if (read_only) {
+    db_ = open_read_only(path);
+    sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+    return;
+  }
   std::filesystem::path p(path);
   if (p.has_parent_path()) {
     std::error_code ec;
@@ -18,7 +55,7 @@ Database::Database(const std::string& path) : path_(path) {
     db_ = nullptr;
     input_error("{}: cannot open results database: {}", path, msg);
   }
-  sqlite3_busy_timeout(db_, 10000);
+  sqlite3_busy_timeout(db_, kBusyTimeoutMs);
   exec("PRAGMA journal_mode=WAL");
   exec("PRAGMA synchronous=NORMAL");
   exec("PRAGMA foreign_keys=ON");
@@ -29,6 +66,9 @@ Database::~Database() {
 }
 
 void Database::fail(const std::string& what) const {
+  if (is_locked(db_))
+    input_error("{}: {}: the database is locked by another process (waited {} s): {}", path_, what,
+                kBusyTimeoutMs / 1000, sqlite3_errmsg(db_));
   input_error("{}: {}: {}", path_, what, sqlite3_errmsg(db_));
 }
 
@@ -37,6 +77,9 @@ void Database::exec(const std::string& sql) {
   if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = err ? err : "unknown error";
     sqlite3_free(err);
+    if (is_locked(db_))
+      input_error("{}: SQL failed ({}): the database is locked by another process (waited {} s): {}", path_,
+                  sql.substr(0, 60), kBusyTimeoutMs / 1000, msg);
     input_error("{}: SQL failed ({}): {}", path_, sql.substr(0, 60), msg);
   }
 }

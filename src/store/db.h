@@ -15,7 +15,9 @@ class Statement;
 
 class Database {
  public:
-  explicit Database(const std::string& path);  // creates the file (and its folder) if missing
+  // Creates the file (and its folder) if missing. read_only: opens an existing file for reading only,
+  // so a store on read-only media, or one without write permission, can still be listed.
+  explicit Database(const std::string& path, bool read_only = false);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
@@ -25,6 +27,7 @@ class Database {
   int64_t last_insert_rowid() const;
   const std::string& path() const { return path_; }
   sqlite3* handle() const { return db_; }
+  bool read_only() const { return read_only_; }
 
   // Runs fn inside BEGIN IMMEDIATE ... COMMIT (ROLLBACK on exception), so results are never
   // half-written.
@@ -45,6 +48,7 @@ class Database {
  private:
   std::string path_;
   sqlite3* db_ = nullptr;
+  bool read_only_ = false;
 };
 
 class Statement {

@@ -119,7 +119,7 @@ std::string default_results_path() {
   usage_error("cannot find a place for the results store: set ZIQ_DB, XDG_DATA_HOME or HOME, or pass --db");
 }
 
-ResultsStore::ResultsStore(const std::string& path) : db_(path) { migrate(); }
+ResultsStore::ResultsStore(const std::string& path, bool read_only) : db_(path, read_only) { migrate(); }
 
 int ResultsStore::schema_version() {
   auto st = db_.prepare("PRAGMA user_version");
@@ -128,6 +128,13 @@ int ResultsStore::schema_version() {
 }
 
 void ResultsStore::migrate() {
+  if (db_.read_only()) {
+    const int v = schema_version();
+    if (v != kSchemaVersion)
+      input_error("{}: results store has schema version {}, this ziq reads version {}{}", db_.path(), v, kSchemaVersion,
+                  v < kSchemaVersion ? " (open it once with write access to upgrade it)" : "; use a newer ziq");
+    return;
+  }
   db_.transaction([&] {
     int v = schema_version();
     if (v > kSchemaVersion)
@@ -233,6 +240,29 @@ int64_t ResultsStore::replace_runs_from_source(const std::string& source, const 
     }
   });
   return removed;
+}
+
+int64_t ResultsStore::delete_runs(const std::vector<int64_t>& ids) {
+  int64_t removed = 0;
+  db_.transaction([&] {
+    auto del = db_.prepare("DELETE FROM runs WHERE id = ?");
+    for (int64_t id : ids) {
+      del.reset();
+      del.bind(1, id);
+      del.step();
+      removed += sqlite3_changes(db_.handle());
+    }
+  });
+  return removed;
+}
+
+std::vector<int64_t> ResultsStore::superseded_runs() {
+  auto st = db_.prepare(
+      "SELECT id FROM runs r WHERE status = 'finished' AND EXISTS (SELECT 1 FROM runs n WHERE n.run_key = r.run_key "
+      "AND n.status = 'finished' AND n.id > r.id) ORDER BY id");
+  std::vector<int64_t> ids;
+  while (st.step()) ids.push_back(st.column_int(0));
+  return ids;
 }
 
 std::vector<RunRecord> ResultsStore::list_runs(const RunFilter& f) {

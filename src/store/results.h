@@ -82,8 +82,9 @@ class ResultsStore {
  public:
   static constexpr int kSchemaVersion = 1;
 
-  // Opens (creating the file and folder if needed) and brings the schema up to date.
-  explicit ResultsStore(const std::string& path);
+  // Opens (creating the file and folder if needed) and brings the schema up to date. read_only:
+  // an existing store, for reading (listing, analysis), even without write permission.
+  explicit ResultsStore(const std::string& path, bool read_only = false);
 
   const std::string& path() const { return db_.path(); }
   Database& database() { return db_; }
@@ -100,6 +101,12 @@ class ResultsStore {
   // Replaces every run whose source equals `source` by `runs`, in one transaction, so importing
   // the same file twice leaves one copy. Returns the number of runs removed.
   int64_t replace_runs_from_source(const std::string& source, const std::vector<RunRecord>& runs);
+
+  // Deletes the runs with these ids and their subsets in one transaction (resumable progress stays);
+  // returns how many existed.
+  int64_t delete_runs(const std::vector<int64_t>& ids);
+  // Finished runs that a later finished run of the same run key supersedes (identical reruns).
+  std::vector<int64_t> superseded_runs();
 
   // Runs matching the filter, oldest first, with their subsets.
   std::vector<RunRecord> list_runs(const RunFilter& filter = {});

@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "core/error.h"
+#include "core/json_depth.h"
 #include "text/decompress.h"
 #include "text/utf8.h"
 
@@ -200,7 +201,10 @@ struct CorpusReader::Impl {
     std::string why;
     nlohmann::json j;
     try {
-      j = nlohmann::json::parse(line);
+      if (const size_t deep = json_too_deep_at(line); deep != std::string_view::npos)
+        why = fmt::format("JSON nested deeper than {} levels (byte {} of the line)", kMaxJsonDepth, deep + 1);
+      else
+        j = nlohmann::json::parse(line);
     } catch (const nlohmann::json::parse_error& e) {
       why = std::string("malformed JSON: ") + e.what();
       if (why.size() > 240) why = why.substr(0, 240) + "...";  // nlohmann quotes all it read

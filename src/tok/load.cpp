@@ -9,6 +9,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/json_depth.h"
 #include "tok/loaders.h"
 #include "tok/tokenizer.h"
 #include "tok/tokenizer_json.h"
@@ -26,7 +27,9 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 // tokenizer_config.json's tokenizer_class, "" when absent.
 std::string tokenizer_class(const fs::path& config) {
   if (!fs::exists(config)) return "";
-  auto j = nlohmann::json::parse(read_maybe_xz(config.string()), nullptr, false);
+  const std::string text = read_maybe_xz(config.string());
+  check_json_depth(text, config.string());
+  auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded()) input_error("{}: not valid JSON", config.string());
   if (!j.is_object()) input_error("{}: expected a JSON object", config.string());
   auto it = j.find("tokenizer_class");

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "core/error.h"
+#include "core/json_depth.h"
 #include "core/mapped_file.h"
 #include "tok/json_fields.h"
 #include "tok/loaders.h"
@@ -115,6 +116,7 @@ ModelSpec read_model_spec(std::string_view b, const std::string& path) {
 // --- tokenizer_config.json / special_tokens_map.json ----------------------------------------------
 Json read_json(const std::string& path) {
   std::string text = read_file(path);
+  check_json_depth(text, path);
   try {
     return Json::parse(text);
   } catch (const Json::parse_error& e) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/json_depth.h"
 #include "core/mapped_file.h"
 #include "tok/added_tokens.h"
 #include "tok/bpe.h"
@@ -58,6 +59,7 @@ class JsonTokenizer : public Tokenizer {
   JsonTokenizer(const std::string& json_path, const std::string& config_path) {
     std::string text = read_maybe_xz(json_path);
     std::string file = json_path;
+    check_json_depth(text, file);
     Json j = Json::parse(text, nullptr, false);
     if (j.is_discarded()) input_error("{}: not valid JSON", file);
     if (!j.is_object()) input_error("{}: expected a JSON object at the top", file);

@@ -88,12 +88,16 @@ def test_sigkill_then_resume(uninterrupted, tmp_path):
     assert nats == uninterrupted["overall"]["nats"]
 
 
-def test_ctrl_c_exits_130_and_resumes(uninterrupted, tmp_path):
+@pytest.mark.parametrize("sig, code, said", [(signal.SIGINT, 130, "interrupted"),
+                                              (signal.SIGTERM, 143, "terminated (SIGTERM)")])
+def test_ctrl_c_or_sigterm_stops_and_resumes(uninterrupted, tmp_path, sig, code, said):
+    """Ctrl-C exits 130, SIGTERM (kill, a batch system's limit) 143: both after the batch in flight,
+    saying so and that the finished windows are kept."""
     db = tmp_path / "r.sqlite"
     total = uninterrupted["overall"]["windows"]
-    rc, out, err = start_and_stop(db, signal.SIGINT, total // 3)
-    assert rc == 130, err
-    assert "resume" in err and out == ""
+    rc, out, err = start_and_stop(db, sig, total // 3)
+    assert rc == code, err
+    assert said in err and "finished windows are saved" in err and "resume" in err and out == ""
     saved = finished_windows(db)
     assert 0 < saved < total
     resumed = ziq_eval(db)

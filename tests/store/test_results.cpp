@@ -150,3 +150,41 @@ TEST(ResultsStore, TimestampIsIso8601Utc) {
   EXPECT_EQ(t[10], 'T');
   EXPECT_EQ(t.back(), 'Z');
 }
+
+TEST(ResultsStore, ReadOnlyOpenListsAndRefusesWrites) {
+  std::string path = temp_db("readonly.sqlite");
+  {
+    ResultsStore store(path);
+    store.insert_finished_run(sample_run("m1"));
+  }
+  ResultsStore ro(path, /*read_only=*/true);
+  auto runs = ro.list_runs();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].model_name, "m1");
+  try {
+    ro.insert_finished_run(sample_run("m2"));
+    FAIL() << "a read-only store took a write";
+  } catch (const ziq::Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
+  // Read-only never creates a file.
+  EXPECT_THROW(ResultsStore(temp_db("absent.sqlite"), true), ziq::Error);
+  EXPECT_FALSE(fs::exists(temp_db("absent.sqlite")));
+}
+
+TEST(ResultsStore, LockedDatabaseSaysSo) {
+  std::string path = temp_db("locked.sqlite");
+  ResultsStore store(path);
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_busy_timeout(store.database().handle(), 50);  // not the 10 s a real run waits
+  try {
+    store.insert_finished_run(sample_run("m1"));
+    FAIL() << "wrote through an exclusive lock";
+  } catch (const ziq::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("locked by another process"), std::string::npos) << e.what();
+  }
+  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
+}
