@@ -30,6 +30,8 @@ inline void add_correlate_options(CLI::App& sub, CorrelateArgs& a, bool scores_r
   sub.add_option("--model", a.filter.model, "Store: only models whose name contains this");
   sub.add_option("--corpus", a.filter.corpus, "Store: only runs whose corpus name contains this");
   sub.add_option("--protocol", a.filter.protocol, "Store: only runs of this protocol (paper, full, doc)");
+  sub.add_option("--corpus-fingerprint", a.filter.corpus_fingerprint,
+                 "Store: only runs on the corpus with this fingerprint (or its first digits; `ziq results --json`)");
 }
 
 }  // namespace ziq::analysis

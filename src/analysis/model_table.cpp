@@ -98,6 +98,10 @@ ModelTable model_table_from_store(store::ResultsStore& st, const store::RunFilte
   std::map<std::string, std::map<std::string, Cell>> by_model;  // model -> column -> cell
   std::vector<std::string> order;
   std::map<std::string, bool> protocols;
+  // What a run's BPC was measured on: two runs of one model with different answers cannot stand in
+  // for one another (a later run on another corpus or protocol must not replace the figure).
+  std::map<int64_t, std::string> measured_on;
+  std::vector<std::string> conflicts;
   for (auto& run : st.list_runs(filter)) {
     if (run.status == store::RunStatus::running) {
       t.skipped.push_back({run.model_name, fmt::format("run {}", run.id), "still running (no figures yet)"});
@@ -108,6 +112,9 @@ ModelTable model_table_from_store(store::ResultsStore& st, const store::RunFilte
     if (run.context && run.stride) how += fmt::format(" (context {}, stride {})", *run.context, *run.stride);
     how += run.status == store::RunStatus::imported ? ", imported from " + run.source.substr(9) : ", computed by ziq";
     protocols[how] = true;
+    measured_on[run.id] =
+        fmt::format("corpus {} (fingerprint {}), {}", run.corpus_name.empty() ? "not recorded" : run.corpus_name,
+                    run.corpus_fingerprint.empty() ? "none" : run.corpus_fingerprint, how);
     auto& cols = by_model[run.model_name];
     for (auto& s : run.subsets) {
       if (!s.bpc) continue;
@@ -116,15 +123,26 @@ ModelTable model_table_from_store(store::ResultsStore& st, const store::RunFilte
       auto it = cols.find(col);
       if (it == cols.end()) {
         cols[col] = {*s.bpc, run.id, {}};
-      } else {  // runs come oldest first: the later one wins
+      } else {  // runs come oldest first: the later one wins, when it measured the same thing
+        if (measured_on[it->second.run] != measured_on[run.id] && conflicts.size() < 6)
+          conflicts.push_back(fmt::format("{} {}: run {} on {}; run {} on {}", run.model_name, col, it->second.run,
+                                          measured_on[it->second.run], run.id, measured_on[run.id]));
         it->second.shadowed.push_back(it->second.run);
         it->second.bpc = *s.bpc;
         it->second.run = run.id;
       }
     }
   }
+  if (!conflicts.empty()) {
+    std::string list;
+    for (auto& c : conflicts) list += "\n  " + c;
+    input_error("{}: runs of the same model measured on different corpora or protocols; choose one with "
+                "--corpus, --corpus-fingerprint or --protocol (or remove runs with `ziq results delete`):{}",
+                st.path(), list);
+  }
   for (auto& [how, _] : protocols) t.protocol += (t.protocol.empty() ? "" : "; ") + how;
   if (protocols.size() > 1) t.protocol = "mixed: " + t.protocol;
+  std::string used;
   for (auto& name : order) {
     ModelRow row{name, "", std::vector<std::string>(t.columns.size())};
     std::map<int64_t, bool> runs;
@@ -135,12 +153,14 @@ ModelTable model_table_from_store(store::ResultsStore& st, const store::RunFilte
         t.notes.push_back(fmt::format("{}: {} from run {} (later) used, run {} not used", name, col, cell.run, old));
     }
     for (auto& [id, _] : runs) row.origin += (row.origin.empty() ? "run " : "+") + std::to_string(id);
+    if (!row.origin.empty()) used += (used.empty() ? "" : ", ") + name + " (" + row.origin + ")";
     if (row.origin.empty()) {
       t.skipped.push_back({name, "results store", "no BPC figures in its runs"});
       continue;
     }
     t.rows.push_back(std::move(row));
   }
+  if (!used.empty()) t.notes.push_back("BPC of each model from: " + used);
   return t;
 }
 

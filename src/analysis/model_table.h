@@ -59,8 +59,10 @@ int find_name_column(const CsvTable& csv, const std::string& requested);
 ModelTable model_table_from_csv(const CsvTable& csv, const CsvSelection& selection);
 
 // BPC from the store: one row per model name, one column bpc_<subset> per subset (the pooled
-// subset '*' as bpc_overall). Runs with status running are left out. When several runs give a
-// model the same subset, the latest run (highest id) wins and a note says which it shadowed.
+// subset '*' as bpc_overall). Runs with status running are left out. When several runs of the
+// same corpus (fingerprint) and protocol give a model the same subset, the latest run (highest id)
+// wins and a note says which it shadowed; runs of different corpora or protocols are an input
+// error listing them (choose with the filter). A note names the run(s) each model's BPC came from.
 ModelTable model_table_from_store(store::ResultsStore& store, const store::RunFilter& filter);
 
 // The column name under which the store's subset appears ("cc" -> "bpc_cc", "*" -> "bpc_overall").

@@ -317,6 +317,8 @@ void setup(CLI::App& sub, const GlobalOptions& global) {
   sub.add_option("--model", list->filter.model, "Only models whose name contains this (case-insensitive)");
   sub.add_option("--corpus", list->filter.corpus, "Only runs whose corpus name contains this");
   sub.add_option("--protocol", list->filter.protocol, "Only runs of this protocol (paper, full, doc)");
+  sub.add_option("--corpus-fingerprint", list->filter.corpus_fingerprint,
+                 "Only runs on the corpus with this fingerprint (or its first digits)");
   sub.add_option("--source", list->filter.source, "Only runs whose source contains this (ziq, imported)");
   sub.add_option("--status", list->status, "Only runs with this status (running, finished, imported)");
   sub.add_option("--format", list->format, "table, csv or json (--json implies json)")->capture_default_str();

@@ -298,6 +298,7 @@ std::vector<RunRecord> ResultsStore::list_runs(const RunFilter& f) {
         !contains_ci(r.source, f.source))
       continue;
     if (!f.protocol.empty() && r.protocol != f.protocol) continue;
+    if (r.corpus_fingerprint.rfind(f.corpus_fingerprint, 0) != 0) continue;
     if (f.status && r.status != *f.status) continue;
     runs.push_back(std::move(r));
   }

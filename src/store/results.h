@@ -68,6 +68,7 @@ struct RunFilter {
   std::string model;     // substring of model_name (case-insensitive); empty = any
   std::string corpus;    // substring of corpus_name (case-insensitive)
   std::string protocol;  // exact protocol name
+  std::string corpus_fingerprint;  // prefix of corpus_fingerprint
   std::string source;    // substring of source
   std::optional<RunStatus> status;
 };
