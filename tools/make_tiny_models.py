@@ -20,8 +20,9 @@ import sys
 
 import torch
 import transformers
-from transformers import (LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM,
-                          Qwen2Config, Qwen2ForCausalLM)
+from transformers import (Gemma2Config, Gemma2ForCausalLM, GemmaConfig, GemmaForCausalLM, LlamaConfig, LlamaForCausalLM, MistralConfig,
+                          MistralForCausalLM, Olmo2Config,
+                          Olmo2ForCausalLM, Qwen2Config, Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "tests", "data", "models")
@@ -44,13 +45,22 @@ def copy_tokenizer(src_name, dst):
             shutil.copy(os.path.join(src, f), os.path.join(dst, f))
 
 
-def randomize(model, seed):
-    """Default init leaves norms at 1 and biases at 0, which would hide a missing norm or bias."""
+def link_tokenizer(model_name, dst):
+    """The tokenizer files of another tiny model (identical files), as relative symlinks."""
+    src = os.path.join(OUT, model_name)
+    for f in sorted(os.listdir(src)):
+        if f.startswith("tokenizer") or f == "special_tokens_map.json":
+            os.symlink(os.path.join("..", model_name, f), os.path.join(dst, f))
+
+
+def randomize(model, seed, norm_center=1.0):
+    """Default init leaves norms at 1 and biases at 0, which would hide a missing norm or bias.
+    norm_center: 0 for Gemma, whose norms multiply by (1 + w)."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in model.named_parameters():
             if "norm" in name:
-                p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=g))
+                p.copy_(norm_center + 0.2 * torch.randn(p.shape, generator=g))
             elif name.endswith("bias"):
                 p.copy_(0.3 * torch.randn(p.shape, generator=g))
 
@@ -92,7 +102,10 @@ def save(name, model, tokenizer, seed, dtype=torch.bfloat16, shard=None, config_
         cfg = config_edit(cfg)
         with open(path, "w") as f:
             json.dump(cfg, f, indent=2)
-    copy_tokenizer(tokenizer, folder)
+    if tokenizer.startswith("model:"):
+        link_tokenizer(tokenizer[len("model:"):], folder)
+    else:
+        copy_tokenizer(tokenizer, folder)
     seqs = sequences(model.config.vocab_size, seed + 1)
     with open(os.path.join(folder, "golden.json"), "w") as f:
         json.dump({"made_by": "tools/make_tiny_models.py", "torch": torch.__version__,
@@ -181,16 +194,26 @@ def main():
                                                                    "rope_theta": 1000000.0})
     _randomized_save(MistralForCausalLM, cfg, "mistral_hd64", "mistral_7b_v0_3", 800)
 
+    # Qwen3: per-head q/k RMSNorm (weights of head_dim) before rope, head_dim 64 from config.json
+    # (not hidden / heads), GQA, tied embeddings; the Qwen2.5 tokenizer of the qwen2 model, linked.
+    torch.manual_seed(9)
+    cfg = Qwen3Config(vocab_size=151936, hidden_size=16, intermediate_size=48, num_hidden_layers=2,
+                      num_attention_heads=2, num_key_value_heads=1, head_dim=64, max_position_embeddings=32768,
+                      rms_norm_eps=1e-6, initializer_range=0.3, tie_word_embeddings=True,
+                      rope_parameters={"rope_type": "default", "rope_theta": 1000000.0})
+    _randomized_save(Qwen3ForCausalLM, cfg, "qwen3_hd64", "model:qwen2", 900)
+
+
 
 ONLY = set()  # names given on the command line: make only these
 
 
-def _randomized_save(cls, cfg, name, tokenizer, seed, **kw):
+def _randomized_save(cls, cfg, name, tokenizer, seed, norm_center=1.0, **kw):
     if ONLY and name not in ONLY:
         return
     torch.manual_seed(seed)
     model = cls(cfg)
-    randomize(model, seed)
+    randomize(model, seed, norm_center)
     save(name, model, tokenizer, seed, **kw)
 
 

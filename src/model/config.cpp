@@ -83,6 +83,11 @@ int64_t config_int(const ModelConfig& c, const char* name, int64_t fallback) {
   return v->get<int64_t>();
 }
 
+void require_silu(const ModelConfig& c) {
+  if (const json* act = field(c.raw, "hidden_act"); act && *act != "silu")
+    input_error("{}: hidden_act {} is not supported for {} (ziq runs silu)", c.path, act->dump(), c.architecture);
+}
+
 bool config_bool(const ModelConfig& c, const char* name, bool fallback) {
   const json* v = field(c.raw, name);
   if (!v) return fallback;
@@ -127,8 +132,6 @@ ModelConfig read_config(const std::string& folder) {
   c.max_position_embeddings = config_int(c, "max_position_embeddings", 2048);
   c.rms_norm_eps = number(c.path, c.raw, "rms_norm_eps", 1e-6);
   c.tie_word_embeddings = config_bool(c, "tie_word_embeddings", false);
-  if (const json* act = field(c.raw, "hidden_act"); act && *act != "silu")
-    input_error("{}: hidden_act {} is not supported (ziq runs silu)", c.path, act->dump());
   read_rope(c);
   return c;
 }

@@ -25,6 +25,7 @@ constexpr Architecture kArchitectures[] = {
     {"LlamaForCausalLM", llama_spec},
     {"MistralForCausalLM", mistral_spec},
     {"Qwen2ForCausalLM", qwen2_spec},
+    {"Qwen3ForCausalLM", qwen3_spec},
 };
 
 fs::path hf_hub_dir() {

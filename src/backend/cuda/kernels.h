@@ -74,6 +74,18 @@ void attention(const T* q, int64_t ldq, const T* k, int64_t ldk, const T* v, int
 template <typename T>
 void silu_mul(const T* gate_up, int64_t ld, int64_t m, int64_t I, T* act, cudaStream_t s);
 
+// act[i, j] = T(gelu_tanh(g) * u), as silu_mul (GeGLU: Gemma's gelu_pytorch_tanh).
+template <typename T>
+void gelu_tanh_mul(const T* gate_up, int64_t ld, int64_t m, int64_t I, T* act, cudaStream_t s);
+
+// h[i] *= factor for i < n (Gemma's embedding scale).
+void scale(float* h, int64_t n, float factor, cudaStream_t s);
+
+// x[i, :] = T(x[i, :] * rsqrt(mean(x[i, :]^2) + eps) * w) in place, m rows of n (per-head and
+// full-width q/k norms, post-norms); float32 math, one block per row.
+template <typename T>
+void rmsnorm_inplace(T* x, const float* w, int64_t m, int64_t n, float eps, cudaStream_t s);
+
 // out[r, :] = x[rows[r], :] for r < n (row length n_cols, x row stride ldx, out contiguous).
 template <typename T>
 void gather_rows(const T* x, int64_t ldx, const int32_t* rows, int64_t n, int64_t n_cols, T* out, cudaStream_t s);
