@@ -203,6 +203,17 @@ def main():
                       rope_parameters={"rope_type": "default", "rope_theta": 1000000.0})
     _randomized_save(Qwen3ForCausalLM, cfg, "qwen3_hd64", "model:qwen2", 900)
 
+    # OLMo 2: post-norms (after attention and after the MLP, before the residual adds), q/k RMSNorm
+    # over the full q and k widths, GQA, head_dim 64 (config's head_dim, which Olmo2 reads when
+    # present), tied embeddings; OLMo 2's own (dolma2) tokenizer is not in ../shared, so the
+    # Qwen2.5 tokenizer of the qwen2 model, linked (vocabularies of the same order: 100k, 152k).
+    torch.manual_seed(10)
+    cfg = Olmo2Config(vocab_size=151936, hidden_size=16, intermediate_size=48, num_hidden_layers=2,
+                      num_attention_heads=2, num_key_value_heads=1, head_dim=64, max_position_embeddings=4096,
+                      rms_norm_eps=1e-6, initializer_range=0.3, tie_word_embeddings=True,
+                      rope_parameters={"rope_type": "default", "rope_theta": 500000.0})
+    _randomized_save(Olmo2ForCausalLM, cfg, "olmo2_hd64", "model:qwen2", 1000)
+
 
 
 ONLY = set()  # names given on the command line: make only these

@@ -26,6 +26,7 @@ constexpr Architecture kArchitectures[] = {
     {"MistralForCausalLM", mistral_spec},
     {"Qwen2ForCausalLM", qwen2_spec},
     {"Qwen3ForCausalLM", qwen3_spec},
+    {"Olmo2ForCausalLM", olmo2_spec},
 };
 
 fs::path hf_hub_dir() {
