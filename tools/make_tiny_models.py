@@ -214,6 +214,29 @@ def main():
                       rope_parameters={"rope_type": "default", "rope_theta": 500000.0})
     _randomized_save(Olmo2ForCausalLM, cfg, "olmo2_hd64", "model:qwen2", 1000)
 
+    # Gemma 1: embedding scaled by sqrt(hidden), (1 + w) RMSNorms, GeGLU (tanh GELU) MLP, MQA,
+    # head_dim 64. Gemma's own 256k vocabulary would make the embedding twice the size, so the
+    # Qwen2.5 tokenizer of the qwen2 model, linked.
+    torch.manual_seed(11)
+    cfg = GemmaConfig(vocab_size=151936, hidden_size=16, intermediate_size=48, num_hidden_layers=2,
+                      num_attention_heads=2, num_key_value_heads=1, head_dim=64, max_position_embeddings=8192,
+                      rms_norm_eps=1e-6, initializer_range=0.3, tie_word_embeddings=True,
+                      hidden_act="gelu_pytorch_tanh",
+                      rope_parameters={"rope_type": "default", "rope_theta": 10000.0})
+    _randomized_save(GemmaForCausalLM, cfg, "gemma_hd64", "model:qwen2", 1100, norm_center=0.0)
+
+    # Gemma 2: Gemma's embedding scale, (1 + w) norms and GeGLU, plus pre- and post-norms around
+    # attention and MLP, scores scaled by query_pre_attn_scalar^-0.5 (48 here, not head_dim),
+    # attention and final logit softcaps small enough (2 and 5; released: 50 and 30) to bend these
+    # random scores and logits, and a sliding window (300) on the even layers.
+    torch.manual_seed(12)
+    cfg = Gemma2Config(vocab_size=151936, hidden_size=16, intermediate_size=48, num_hidden_layers=2,
+                       num_attention_heads=2, num_key_value_heads=1, head_dim=64, max_position_embeddings=8192,
+                       rms_norm_eps=1e-6, initializer_range=0.3, tie_word_embeddings=True,
+                       hidden_activation="gelu_pytorch_tanh", query_pre_attn_scalar=48, sliding_window=300,
+                       attn_logit_softcapping=2.0, final_logit_softcapping=5.0,
+                       rope_parameters={"rope_type": "default", "rope_theta": 10000.0})
+    _randomized_save(Gemma2ForCausalLM, cfg, "gemma2_hd64", "model:qwen2", 1200, norm_center=0.0)
 
 
 ONLY = set()  # names given on the command line: make only these
