@@ -161,9 +161,6 @@ class Backend {
   // never holding all S x vocab logits; kept for download_logprobs. softcap > 0 (Gemma 2): each
   // logit l becomes softcap * tanh(l / softcap) first.
   virtual void logprobs(const void* x, const Tensor& w, float softcap = 0) = 0;
-  // Whether attention and logprobs take softcap > 0 (the cuda backend does not yet: a Gemma 2
-  // model is refused at load there).
-  virtual bool supports_softcap() const { return true; }
 };
 
 std::unique_ptr<Backend> make_reference_backend();

@@ -86,10 +86,6 @@ class Decoder final : public LanguageModel {
     const int64_t q_dim = c_.n_heads * D, kv_dim = c_.n_kv_heads * D;
     info_.backend = be_->name();
     info_.precision = be_->precision();
-    if ((spec_.attn_softcap > 0 || spec_.final_softcap > 0) && !be_->supports_softcap())
-      input_error("{}: {} caps its logits (attn_logit_softcapping / final_logit_softcapping), which the {} backend "
-                  "does not implement yet; run it with --backend cpu",
-                  c_.path, c_.architecture, be_->name());
     embed_ = matrix("model.embed_tokens.weight", c_.vocab_size, H);
     for (int64_t l = 0; l < c_.n_layers; ++l) {
       const std::string p = "model.layers." + std::to_string(l) + ".";

@@ -353,11 +353,15 @@ TEST_P(Conformance, Attention) {
     auto qr = f32(*ref_, as_held(q)), kr = f32(*ref_, as_held(k)), vr = f32(*ref_, as_held(v));
     auto ob = be_->alloc(M * s.heads * s.D * be_->act_bytes()), orr = ref_->alloc(M * s.heads * s.D * 4);
     const float scale = float(1.0 / std::sqrt(double(s.D)));
-    be_->attention(qb->data(), kb->data(), vb->data(), ob->data(), s.heads, s.kv, s.D, scale, s.window);
-    ref_->attention(qr->data(), kr->data(), vr->data(), orr->data(), s.heads, s.kv, s.D, scale, s.window);
-    EXPECT_LT(nmse(read_act(*be_, *ob, M * s.heads * s.D), read_f32(*ref_, *orr, M * s.heads * s.D)),
-              bf16_ ? 1e-4 : 1e-11)
-        << "heads " << s.heads << "/" << s.kv << " head_dim " << s.D << " window " << s.window;
+    // Without and with Gemma 2's score cap (a cap of 1.5 bends these scores, of std about 1).
+    for (float softcap : {0.0f, 1.5f}) {
+      be_->attention(qb->data(), kb->data(), vb->data(), ob->data(), s.heads, s.kv, s.D, scale, s.window, softcap);
+      ref_->attention(qr->data(), kr->data(), vr->data(), orr->data(), s.heads, s.kv, s.D, scale, s.window, softcap);
+      EXPECT_LT(nmse(read_act(*be_, *ob, M * s.heads * s.D), read_f32(*ref_, *orr, M * s.heads * s.D)),
+                bf16_ ? 1e-4 : 1e-11)
+          << "heads " << s.heads << "/" << s.kv << " head_dim " << s.D << " window " << s.window << " softcap "
+          << softcap;
+    }
   }
 }
 
@@ -392,17 +396,21 @@ TEST_P(Conformance, GatherAndLogprobs) {
     const HostMatrix hw{DType::bf16, w.data(), vocab, H, H};
     auto wb = be_->load_matrix(hw), wr = ref_->load_matrix(hw);
     auto xb = act(*be_, gathered), xr = f32(*ref_, as_held(gathered));
-    be_->logprobs(xb->data(), *wb);
-    ref_->logprobs(xr->data(), *wr);
-    std::vector<double> lb(S), lr(S);
-    be_->download_logprobs(lb);
-    ref_->download_logprobs(lr);
-    double worst = 0;
-    for (int64_t i = 0; i < S; ++i) {
-      ASSERT_TRUE(std::isfinite(lb[i])) << i;
-      worst = std::max(worst, std::abs(lb[i] - lr[i]) / (1.0 + std::abs(lr[i])));
+    // Without and with a final logit cap (Gemma 2); the cap of 3 bends logits of scale >= 1.
+    for (float softcap : {0.0f, 3.0f}) {
+      be_->logprobs(xb->data(), *wb, softcap);
+      ref_->logprobs(xr->data(), *wr, softcap);
+      std::vector<double> lb(S), lr(S);
+      be_->download_logprobs(lb);
+      ref_->download_logprobs(lr);
+      double worst = 0;
+      for (int64_t i = 0; i < S; ++i) {
+        ASSERT_TRUE(std::isfinite(lb[i])) << i;
+        worst = std::max(worst, std::abs(lb[i] - lr[i]) / (1.0 + std::abs(lr[i])));
+      }
+      EXPECT_LT(worst, bf16_ ? 0.05 * (1 + scale) : 2e-5 * (1 + scale))
+          << "vocab " << vocab << " H " << H << " scale " << scale << " softcap " << softcap;
     }
-    EXPECT_LT(worst, bf16_ ? 0.05 * (1 + scale) : 2e-5 * (1 + scale)) << "vocab " << vocab << " H " << H << " scale " << scale;
   }
 }
 

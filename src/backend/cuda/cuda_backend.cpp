@@ -379,8 +379,18 @@ class CudaBackend final : public Backend {
 
   void attention(const void* q, const void* k, const void* v, void* out, int64_t n_heads, int64_t n_kv_heads,
                  int64_t head_dim, float scale, int64_t window, float softcap) override {
-    if (softcap > 0) internal_error("cuda: attention logit softcapping is not implemented (supports_softcap)");
     const int64_t ldq = n_heads * head_dim, ldk = n_kv_heads * head_dim;
+    if (softcap > 0) {  // Gemma 2: the plain kernel (attention_softcap.cu), not the flash ones
+      if (bf16_)
+        cuda::attention_softcap(static_cast<const bf16*>(q), ldq, static_cast<const bf16*>(k), ldk,
+                                static_cast<const bf16*>(v), ldk, static_cast<bf16*>(out), ldq, seqs_dev_, n_seqs_,
+                                max_len_, int(n_heads), int(n_kv_heads), int(head_dim), scale, window, softcap, stream_);
+      else
+        cuda::attention_softcap(static_cast<const float*>(q), ldq, static_cast<const float*>(k), ldk,
+                                static_cast<const float*>(v), ldk, static_cast<float*>(out), ldq, seqs_dev_, n_seqs_,
+                                max_len_, int(n_heads), int(n_kv_heads), int(head_dim), scale, window, softcap, stream_);
+      return;
+    }
     if (bf16_)
       cuda::attention(static_cast<const bf16*>(q), ldq, static_cast<const bf16*>(k), ldk, static_cast<const bf16*>(v),
                       ldk, static_cast<bf16*>(out), ldq, seqs_dev_, n_seqs_, max_len_, int(n_heads), int(n_kv_heads),
@@ -399,11 +409,7 @@ class CudaBackend final : public Backend {
 
   // The head in vocabulary chunks: logits [S, chunk] in float32 from one product, each chunk's
   // max and sum of exp per row, then the rows' log-softmax at their targets, combined in float64.
-  // Gemma 2's softcaps are not implemented here yet: the decoder refuses such a model at load.
-  bool supports_softcap() const override { return false; }
-
   void logprobs(const void* x, const Tensor& w_t, float softcap) override {
-    if (softcap > 0) internal_error("cuda: final logit softcapping is not implemented (supports_softcap)");
     const CudaTensor& w = cuda_tensor(w_t);
     const int64_t S = scored_, vocab = w.rows, k = w.cols;
     if (S == 0) return;
@@ -430,6 +436,7 @@ class CudaBackend final : public Backend {
       for (int c = 0; c < chunks; ++c) {
         const int64_t v0 = int64_t(c) * chunk, nv = std::min(chunk, vocab - v0);
         gemm(xr, act_type(), k, rows, w, v0, nv, nullptr, logits, DType::f32, nv);
+        if (softcap > 0) cuda::softcap_rows(logits, rows * nv, softcap, stream_);
         cuda::logits_chunk_stats(logits, nv, rows, nv, v0, c, targets_dev_ + r0, stats, target_logit, stream_);
         check_launch("logits_chunk_stats");
       }

@@ -69,6 +69,18 @@ void attention(const T* q, int64_t ldq, const T* k, int64_t ldk, const T* v, int
                const DevSeqSpan* seqs, int n_seqs, int64_t max_len, int n_heads, int n_kv_heads, int head_dim,
                float scale, int64_t window, cudaStream_t s);
 
+// Gemma 2's attention with capped scores, the simplest correct kernel (attention_softcap.cu): as
+// attention above (same layouts, grouped KV heads, window), scores x = scale * q.k becoming
+// softcap * tanh(x / softcap) before the softmax; float32 math, deterministic. Sequences of up to
+// 65535 rows (and about 50,000 keys seen per query).
+template <typename T>
+void attention_softcap(const T* q, int64_t ldq, const T* k, int64_t ldk, const T* v, int64_t ldv, T* out, int64_t ldo,
+                       const DevSeqSpan* seqs, int n_seqs, int64_t max_len, int n_heads, int n_kv_heads, int head_dim,
+                       float scale, int64_t window, float softcap, cudaStream_t s);
+
+// x[i] = softcap * tanh(x[i] / softcap) for i < n (Gemma 2's final logit cap, on a logits chunk).
+void softcap_rows(float* x, int64_t n, float softcap, cudaStream_t s);
+
 // act[i, j] = T(silu(g) * u) for g = gate_up[i, j], u = gate_up[i, I + j] (one fused [m, 2I] product,
 // row stride ld), computed in float32. act: [m, I] contiguous.
 template <typename T>
