@@ -20,8 +20,9 @@ import sys
 
 import torch
 import transformers
-from transformers import (LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM,
-                          Qwen2Config, Qwen2ForCausalLM)
+from transformers import (Gemma2Config, Gemma2ForCausalLM, GemmaConfig, GemmaForCausalLM, LlamaConfig, LlamaForCausalLM, MistralConfig,
+                          MistralForCausalLM, Olmo2Config,
+                          Olmo2ForCausalLM, Qwen2Config, Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "tests", "data", "models")
@@ -44,13 +45,22 @@ def copy_tokenizer(src_name, dst):
             shutil.copy(os.path.join(src, f), os.path.join(dst, f))
 
 
-def randomize(model, seed):
-    """Default init leaves norms at 1 and biases at 0, which would hide a missing norm or bias."""
+def link_tokenizer(model_name, dst):
+    """The tokenizer files of another tiny model (identical files), as relative symlinks."""
+    src = os.path.join(OUT, model_name)
+    for f in sorted(os.listdir(src)):
+        if f.startswith("tokenizer") or f == "special_tokens_map.json":
+            os.symlink(os.path.join("..", model_name, f), os.path.join(dst, f))
+
+
+def randomize(model, seed, norm_center=1.0):
+    """Default init leaves norms at 1 and biases at 0, which would hide a missing norm or bias.
+    norm_center: 0 for Gemma, whose norms multiply by (1 + w)."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in model.named_parameters():
             if "norm" in name:
-                p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=g))
+                p.copy_(norm_center + 0.2 * torch.randn(p.shape, generator=g))
             elif name.endswith("bias"):
                 p.copy_(0.3 * torch.randn(p.shape, generator=g))
 
@@ -92,7 +102,14 @@ def save(name, model, tokenizer, seed, dtype=torch.bfloat16, shard=None, config_
         cfg = config_edit(cfg)
         with open(path, "w") as f:
             json.dump(cfg, f, indent=2)
-    copy_tokenizer(tokenizer, folder)
+    if tokenizer.startswith("model:"):
+        link_tokenizer(tokenizer[len("model:"):], folder)
+    elif tokenizer.startswith("xz:"):  # tokenizer.json kept xz-compressed (ziq reads it so) and its config
+        src = os.path.join(TOK, tokenizer[len("xz:"):])
+        for f in ("tokenizer.json.xz", "tokenizer_config.json"):
+            shutil.copy(os.path.join(src, f), os.path.join(folder, f))
+    else:
+        copy_tokenizer(tokenizer, folder)
     seqs = sequences(model.config.vocab_size, seed + 1)
     with open(os.path.join(folder, "golden.json"), "w") as f:
         json.dump({"made_by": "tools/make_tiny_models.py", "torch": torch.__version__,
@@ -181,16 +198,62 @@ def main():
                                                                    "rope_theta": 1000000.0})
     _randomized_save(MistralForCausalLM, cfg, "mistral_hd64", "mistral_7b_v0_3", 800)
 
+    # Qwen3: per-head q/k RMSNorm (weights of head_dim) before rope, head_dim 64 from config.json
+    # (not hidden / heads), GQA, tied embeddings; the Qwen2.5 tokenizer of the qwen2 model, linked
+    # (hidden 8 keeps its 152k-row embedding at 2.4 MB).
+    torch.manual_seed(9)
+    cfg = Qwen3Config(vocab_size=151936, hidden_size=8, intermediate_size=48, num_hidden_layers=2,
+                      num_attention_heads=2, num_key_value_heads=1, head_dim=64, max_position_embeddings=32768,
+                      rms_norm_eps=1e-6, initializer_range=0.3, tie_word_embeddings=True,
+                      rope_parameters={"rope_type": "default", "rope_theta": 1000000.0})
+    _randomized_save(Qwen3ForCausalLM, cfg, "qwen3_hd64", "model:qwen2", 900)
+
+    # OLMo 2: post-norms (after attention and after the MLP, before the residual adds), q/k RMSNorm
+    # over the full q and k widths, GQA, head_dim 64 (config's head_dim, which Olmo2 reads when
+    # present), tied embeddings; OLMo 2's own (dolma2) tokenizer is not in ../shared, so GPT-2's
+    # (OLMo 1's GPT-NeoX tokenizer is of its kind), xz-compressed, vocabulary padded to 50304 as
+    # OLMo pads its own.
+    torch.manual_seed(10)
+    cfg = Olmo2Config(vocab_size=50304, hidden_size=16, intermediate_size=48, num_hidden_layers=2,
+                      num_attention_heads=2, num_key_value_heads=1, head_dim=64, max_position_embeddings=4096,
+                      rms_norm_eps=1e-6, initializer_range=0.3, tie_word_embeddings=True,
+                      rope_parameters={"rope_type": "default", "rope_theta": 500000.0})
+    _randomized_save(Olmo2ForCausalLM, cfg, "olmo2_hd64", "xz:gpt2", 1000)
+
+    # Gemma 1: embedding scaled by sqrt(hidden), (1 + w) RMSNorms, GeGLU (tanh GELU) MLP, MQA,
+    # head_dim 64. Gemma's own 256k vocabulary would make the embedding five times the size, so
+    # the GPT-2 tokenizer of the olmo2 model, linked.
+    torch.manual_seed(11)
+    cfg = GemmaConfig(vocab_size=50304, hidden_size=16, intermediate_size=48, num_hidden_layers=2,
+                      num_attention_heads=2, num_key_value_heads=1, head_dim=64, max_position_embeddings=8192,
+                      rms_norm_eps=1e-6, initializer_range=0.3, tie_word_embeddings=True,
+                      hidden_act="gelu_pytorch_tanh",
+                      rope_parameters={"rope_type": "default", "rope_theta": 10000.0})
+    _randomized_save(GemmaForCausalLM, cfg, "gemma_hd64", "model:olmo2_hd64", 1100, norm_center=0.0)
+
+    # Gemma 2: Gemma's embedding scale, (1 + w) norms and GeGLU, plus pre- and post-norms around
+    # attention and MLP, scores scaled by query_pre_attn_scalar^-0.5 (48 here, not head_dim),
+    # attention and final logit softcaps small enough (2 and 5; released: 50 and 30) to bend these
+    # random scores and logits, and a sliding window (300) on the even layers.
+    torch.manual_seed(12)
+    cfg = Gemma2Config(vocab_size=50304, hidden_size=16, intermediate_size=48, num_hidden_layers=2,
+                       num_attention_heads=2, num_key_value_heads=1, head_dim=64, max_position_embeddings=8192,
+                       rms_norm_eps=1e-6, initializer_range=0.3, tie_word_embeddings=True,
+                       hidden_activation="gelu_pytorch_tanh", query_pre_attn_scalar=48, sliding_window=300,
+                       attn_logit_softcapping=2.0, final_logit_softcapping=5.0,
+                       rope_parameters={"rope_type": "default", "rope_theta": 10000.0})
+    _randomized_save(Gemma2ForCausalLM, cfg, "gemma2_hd64", "model:olmo2_hd64", 1200, norm_center=0.0)
+
 
 ONLY = set()  # names given on the command line: make only these
 
 
-def _randomized_save(cls, cfg, name, tokenizer, seed, **kw):
+def _randomized_save(cls, cfg, name, tokenizer, seed, norm_center=1.0, **kw):
     if ONLY and name not in ONLY:
         return
     torch.manual_seed(seed)
     model = cls(cfg)
-    randomize(model, seed)
+    randomize(model, seed, norm_center)
     save(name, model, tokenizer, seed, **kw)
 
 

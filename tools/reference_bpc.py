@@ -20,8 +20,9 @@ LlamaTokenizer does by default (legacy, the paper's era): the text is split at t
 texts <s>, </s>, <unk>, each plain piece goes to sentencepiece's encode, BOS is put first.
 
 The logits are computed only at scored positions (hidden states of the scored positions through
-lm_head, then log_softmax and gather): the same numbers as the full logits' cross-entropy, without
-holding a 151k-vocabulary logit tensor for every position.
+lm_head, Gemma 2's final_logit_softcapping as its forward applies it, then log_softmax and gather):
+the same numbers as the full logits' cross-entropy, without holding a 151k-vocabulary logit tensor
+for every position. A model folder may hold tokenizer.json.xz instead of tokenizer.json.
 
 Corpus rule: --max-chars K takes, from each corpus file, the first documents in file order up to
 and including the one at which the characters reach K; 0 (the default, and what
@@ -111,6 +112,11 @@ def load_tokenizer(folder):
         import tokenizers
         tok = tokenizers.Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
         return (lambda text: tok.encode(text).ids), f"tokenizers {tokenizers.__version__} Tokenizer.from_file(tokenizer.json).encode"
+    if os.path.exists(os.path.join(folder, "tokenizer.json.xz")):  # as ../shared keeps them; ziq reads it so
+        import tokenizers
+        with lzma.open(os.path.join(folder, "tokenizer.json.xz"), "rt", encoding="utf-8") as f:
+            tok = tokenizers.Tokenizer.from_str(f.read())
+        return (lambda text: tok.encode(text).ids), f"tokenizers {tokenizers.__version__} Tokenizer.from_str(tokenizer.json.xz).encode"
     tok = SlowLlamaLegacy(os.path.join(folder, "tokenizer.model"))
     return tok.encode, "sentencepiece, as transformers 4 LlamaTokenizer (slow, legacy) encode"
 
@@ -132,7 +138,11 @@ def paper_nats(model, S, device, context=1900, stride=512, batch=4):
         for i, w in enumerate(ws):
             first = 1 if w == 0 else B - stride  # first scored target inside the window
             h = hidden[i, first - 1:]
-            logp = torch.log_softmax(model.lm_head(h).float(), dim=-1)
+            logits = model.lm_head(h)
+            cap = getattr(model.config, "final_logit_softcapping", None)
+            if cap is not None:  # as Gemma2ForCausalLM.forward does after lm_head
+                logits = torch.tanh(logits / cap) * cap
+            logp = torch.log_softmax(logits.float(), dim=-1)
             target = x[i, first:]
             nll = -logp.gather(1, target[:, None])[:, 0]
             total += float(nll.double().sum().cpu())

@@ -114,6 +114,14 @@ class Backend {
                         float eps, void* y) = 0;
   // h += delta (m rows of n).
   virtual void add(float* h, const void* delta, int64_t m, int64_t n) = 0;
+  // x = norm(x) * w in place, on m rows of w's length of an activation (act_type): Qwen3's per-head
+  // and OLMo 2's full-width q/k norms (rows of head_dim or of q's width), OLMo 2's post-norms.
+  virtual void norm_act(NormKind kind, void* x, const Tensor& w, int64_t m, float eps) = 0;
+  // y = x (n values) in the activation type: a block whose input is the residual stream itself
+  // (OLMo 2 has no pre-norm).
+  virtual void to_act(const float* x, int64_t n, void* y) = 0;
+  // h *= s (n values): Gemma's embedding scale sqrt(hidden).
+  virtual void scale(float* h, int64_t n, float s) = 0;
   // y[m, w.rows] = x[m, w.cols] w^T (+ bias). Several products of the same x (q, k, v) in one call.
   struct Product {
     const Tensor* w;
@@ -125,11 +133,15 @@ class Backend {
     const Product p{&w, bias, y};
     matmul_many(x, m, std::span(&p, 1));
   }
-  // The gated MLP of rows x [m, gate.cols]: y = (silu(x gate^T + bgate) * (x up^T + bup)) down^T + bdown
+  // The gated MLP of rows x [m, gate.cols]: y = (act(x gate^T + bgate) * (x up^T + bup)) down^T + bdown
   // (biases may be null; y may be x). Bounded memory: the backend cuts m as it needs.
+  // act: silu(g) = g / (1 + exp(-g)) (SwiGLU), or gelu_tanh(g) = 0.5 g (1 + tanh(sqrt(2/pi) (g +
+  // 0.044715 g^3))) (GeGLU as Gemma's gelu_pytorch_tanh).
+  enum class Act { silu, gelu_tanh };
   struct Mlp {
     const Tensor *gate, *up, *down;
     const Tensor *bgate, *bup, *bdown;
+    Act act = Act::silu;
   };
   virtual void gated_mlp(const void* x, int64_t m, const Mlp& mlp, void* y) = 0;
   // Rotary embedding in place on the first rot_dim dimensions of each head of the batch's rows
@@ -139,14 +151,16 @@ class Backend {
                     const Tensor& sin) = 0;
   // Causal self-attention of the batch's sequences with grouped KV heads. q, out: [rows,
   // n_heads*head_dim]; k, v: [rows, n_kv_heads*head_dim]. window > 0 limits each query to the
-  // last `window` keys (itself included).
+  // last `window` keys (itself included). softcap > 0 (Gemma 2): each score x = scale * q.k becomes
+  // softcap * tanh(x / softcap) before the softmax.
   virtual void attention(const void* q, const void* k, const void* v, void* out, int64_t n_heads,
-                         int64_t n_kv_heads, int64_t head_dim, float scale, int64_t window) = 0;
+                         int64_t n_kv_heads, int64_t head_dim, float scale, int64_t window, float softcap = 0) = 0;
   // out[r, :] = h[score_rows[r], :] (n columns), float32.
   virtual void gather_scored(const float* h, int64_t n, float* out) = 0;
   // The head on the scored rows x [S, w.cols] (act_type): ln softmax(x w^T)[target] per row,
-  // never holding all S x vocab logits; kept for download_logprobs.
-  virtual void logprobs(const void* x, const Tensor& w) = 0;
+  // never holding all S x vocab logits; kept for download_logprobs. softcap > 0 (Gemma 2): each
+  // logit l becomes softcap * tanh(l / softcap) first.
+  virtual void logprobs(const void* x, const Tensor& w, float softcap = 0) = 0;
 };
 
 std::unique_ptr<Backend> make_reference_backend();

@@ -30,6 +30,18 @@ class HostBackend : public Backend {
     std::copy(logprobs_.begin(), logprobs_.end(), out.begin());
   }
 
+  // Activations are float32 here: the in-place norm is the backend's norm on x itself (each
+  // backend's norm reads a row's sum of squares before it writes the row), to_act a copy.
+  void norm_act(NormKind kind, void* x, const Tensor& w, int64_t m, float eps) override {
+    norm(kind, static_cast<const float*>(x), w, nullptr, m, eps, x);
+  }
+  void to_act(const float* x, int64_t n, void* y) override {
+    if (y != x) std::memcpy(y, x, size_t(n) * 4);
+  }
+  void scale(float* h, int64_t n, float s) override {
+    for (int64_t i = 0; i < n; ++i) h[i] *= s;
+  }
+
  protected:
   // The batch (set_batch) and the head's results (logprobs writes them).
   std::vector<int32_t> ids_, rope_rows_, score_rows_, targets_;

@@ -98,6 +98,11 @@ int64_t config_int(const ModelConfig& c, const char* name, int64_t fallback) {
   return v->get<int64_t>();
 }
 
+void require_silu(const ModelConfig& c) {
+  if (const json* act = field(c.raw, "hidden_act"); act && *act != "silu")
+    input_error("{}: hidden_act {} is not supported for {} (ziq runs silu)", c.path, act->dump(), c.architecture);
+}
+
 bool config_bool(const ModelConfig& c, const char* name, bool fallback) {
   const json* v = field(c.raw, name);
   if (!v) return fallback;
@@ -149,8 +154,6 @@ ModelConfig read_config(const std::string& folder) {
   if (!(c.rms_norm_eps >= 0) || !std::isfinite(c.rms_norm_eps))
     input_error("{}: field 'rms_norm_eps' must be a non-negative number, not {}", c.path, c.rms_norm_eps);
   c.tie_word_embeddings = config_bool(c, "tie_word_embeddings", false);
-  if (const json* act = field(c.raw, "hidden_act"); act && *act != "silu")
-    input_error("{}: hidden_act {} is not supported (ziq runs silu)", c.path, act->dump());
   read_rope(c);
   return c;
 }

@@ -41,5 +41,7 @@ ModelConfig read_config(const std::string& folder);
 // Helpers for architecture files: typed access with errors naming config.json and the field.
 int64_t config_int(const ModelConfig& c, const char* field, int64_t fallback);
 bool config_bool(const ModelConfig& c, const char* field, bool fallback);
+// The SwiGLU families: hidden_act must be silu when present (exit 3 naming config.json otherwise).
+void require_silu(const ModelConfig& c);
 
 }  // namespace ziq::model

@@ -35,7 +35,9 @@ backend::DType backend_dtype(DType t) {
 
 struct Layer {
   std::unique_ptr<Tensor> q, k, v, o, gate, up, down;
-  std::unique_ptr<Tensor> attn_norm, mlp_norm, bq, bk, bv, bo, bgate, bup, bdown;
+  std::unique_ptr<Tensor> bq, bk, bv, bo, bgate, bup, bdown;
+  // Norm weights; null where the family's block has no such norm.
+  std::unique_ptr<Tensor> pre_attn_norm, post_attn_norm, pre_mlp_norm, post_mlp_norm, q_norm, k_norm;
 };
 
 // ZIQ_PROFILE=1: seconds spent in each stage of the forward pass, printed to stderr when the model
@@ -90,8 +92,18 @@ class Decoder final : public LanguageModel {
     for (int64_t l = 0; l < c_.n_layers; ++l) {
       const std::string p = "model.layers." + std::to_string(l) + ".";
       Layer L;
-      L.attn_norm = norm_weight(p + "input_layernorm.weight", H);
-      L.mlp_norm = norm_weight(p + "post_attention_layernorm.weight", H);
+      auto block_norm = [&](const std::string& name) {
+        return name.empty() ? nullptr : norm_weight(p + name + ".weight", H);
+      };
+      L.pre_attn_norm = block_norm(spec_.pre_attn_norm);
+      L.post_attn_norm = block_norm(spec_.post_attn_norm);
+      L.pre_mlp_norm = block_norm(spec_.pre_mlp_norm);
+      L.post_mlp_norm = block_norm(spec_.post_mlp_norm);
+      if (spec_.qk_norm != QkNorm::none) {
+        const bool full = spec_.qk_norm == QkNorm::full;
+        L.q_norm = norm_weight(p + "self_attn.q_norm.weight", full ? q_dim : D);
+        L.k_norm = norm_weight(p + "self_attn.k_norm.weight", full ? kv_dim : D);
+      }
       L.q = matrix(p + "self_attn.q_proj.weight", q_dim, H);
       L.k = matrix(p + "self_attn.k_proj.weight", kv_dim, H);
       L.v = matrix(p + "self_attn.v_proj.weight", kv_dim, H);
@@ -222,7 +234,8 @@ class Decoder final : public LanguageModel {
     const int64_t M = int64_t(ids_.size()), S = int64_t(score_rows_.size());
     const int64_t H = c_.hidden_size, D = c_.head_dim;
     const int64_t q_dim = c_.n_heads * D, kv_dim = c_.n_kv_heads * D;
-    const float eps = float(c_.rms_norm_eps), scale = float(1.0 / std::sqrt(double(D)));
+    const float eps = float(c_.rms_norm_eps);
+    const float scale = spec_.attn_scale > 0 ? spec_.attn_scale : float(1.0 / std::sqrt(double(D)));
     const size_t A = be.act_bytes();
     float* h = static_cast<float*>(h_.get(*this, M * H * 4));
     void* x = x_.get(*this, M * H * A);
@@ -234,31 +247,52 @@ class Decoder final : public LanguageModel {
     be.set_batch({ids_, rope_rows_, seqs_, score_rows_, targets_});
     times_.start_pass();
     using St = StageTimes;
-    times_.time(St::embed, [&] { be.embed(*embed_, h); });
+    times_.time(St::embed, [&] {
+      be.embed(*embed_, h);
+      if (spec_.embed_scale != 1) be.scale(h, M * H, spec_.embed_scale);
+    });
+    // x = the input of a sub-block: its pre-norm of h, or h itself; a pending residual add (y, the
+    // previous sub-block's output) rides with the norm.
+    auto block_input = [&](const Tensor* pre_norm, bool pending) {
+      times_.time(St::norm, [&] {
+        if (pre_norm && pending) be.add_norm(NormKind::rms, h, y, *pre_norm, nullptr, M, eps, x);
+        else if (pre_norm) be.norm(NormKind::rms, h, *pre_norm, nullptr, M, eps, x);
+        else {
+          if (pending) be.add(h, y, M, H);
+          be.to_act(h, M * H, x);
+        }
+      });
+    };
     for (size_t l = 0; l < layers_.size(); ++l) {
       const Layer& L = layers_[l];
       // The residual add of the previous layer's MLP rides with this layer's first norm.
-      times_.time(St::norm, [&] {
-        if (l == 0)
-          be.norm(NormKind::rms, h, *L.attn_norm, nullptr, M, eps, x);
-        else
-          be.add_norm(NormKind::rms, h, y, *L.attn_norm, nullptr, M, eps, x);
-      });
+      block_input(L.pre_attn_norm.get(), l > 0);
       times_.time(St::qkv, [&] {
         const Backend::Product qkv[] = {{L.q.get(), L.bq.get(), q}, {L.k.get(), L.bk.get(), k}, {L.v.get(), L.bv.get(), v}};
         be.matmul_many(x, M, qkv);
       });
+      if (L.q_norm)
+        times_.time(St::norm, [&] {
+          const bool full = spec_.qk_norm == QkNorm::full;
+          be.norm_act(NormKind::rms, q, *L.q_norm, full ? M : M * c_.n_heads, eps);
+          be.norm_act(NormKind::rms, k, *L.k_norm, full ? M : M * c_.n_kv_heads, eps);
+        });
       times_.time(St::rope, [&] {
         be.rope(q, c_.n_heads, D, D, *rope_cos_, *rope_sin_);
         be.rope(k, c_.n_kv_heads, D, D, *rope_cos_, *rope_sin_);
       });
-      times_.time(St::attention, [&] { be.attention(q, k, v, att, c_.n_heads, c_.n_kv_heads, D, scale, spec_.window[l]); });
+      times_.time(St::attention, [&] {
+        be.attention(q, k, v, att, c_.n_heads, c_.n_kv_heads, D, scale, spec_.window[l], spec_.attn_softcap);
+      });
       times_.time(St::out_proj, [&] { be.matmul(att, M, *L.o, L.bo.get(), y); });
-      times_.time(St::norm, [&] { be.add_norm(NormKind::rms, h, y, *L.mlp_norm, nullptr, M, eps, x); });
+      if (L.post_attn_norm) times_.time(St::norm, [&] { be.norm_act(NormKind::rms, y, *L.post_attn_norm, M, eps); });
+      block_input(L.pre_mlp_norm.get(), true);
       times_.time(St::mlp, [&] {
-        const Backend::Mlp mlp{L.gate.get(), L.up.get(), L.down.get(), L.bgate.get(), L.bup.get(), L.bdown.get()};
+        const Backend::Mlp mlp{L.gate.get(), L.up.get(), L.down.get(), L.bgate.get(), L.bup.get(), L.bdown.get(),
+                               spec_.mlp_act};
         be.gated_mlp(x, M, mlp, y);
       });
+      if (L.post_mlp_norm) times_.time(St::norm, [&] { be.norm_act(NormKind::rms, y, *L.post_mlp_norm, M, eps); });
     }
     times_.time(St::residual, [&] {
       if (!layers_.empty()) be.add(h, y, M, H);
@@ -270,7 +304,7 @@ class Decoder final : public LanguageModel {
     times_.time(St::head, [&] {
       be.gather_scored(h, H, hs);
       be.norm(NormKind::rms, hs, *final_norm_, nullptr, S, eps, hn);
-      be.logprobs(hn, head_ ? *head_ : *embed_);
+      be.logprobs(hn, head_ ? *head_ : *embed_, spec_.final_softcap);
       be.download_logprobs(lp);
     });
   }
@@ -332,7 +366,9 @@ class Decoder final : public LanguageModel {
   }
 
   std::unique_ptr<Tensor> norm_weight(const std::string& name, int64_t n) {
-    const std::vector<float> v = host_vector(name, n, 1.0f);
+    std::vector<float> v = host_vector(name, n, 1.0f - spec_.norm_offset);  // random weights: norms of 1
+    if (spec_.norm_offset != 0)
+      for (float& f : v) f = spec_.norm_offset + f;
     return be_->load_vector(v.data(), 1, n);
   }
   std::unique_ptr<Tensor> bias(const std::string& name, int64_t n) {

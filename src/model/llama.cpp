@@ -5,6 +5,7 @@
 namespace ziq::model {
 
 DecoderSpec llama_spec(const ModelConfig& c) {
+  require_silu(c);
   DecoderSpec s;
   s.qkv_bias = s.o_bias = config_bool(c, "attention_bias", false);
   s.mlp_bias = config_bool(c, "mlp_bias", false);

@@ -25,6 +25,10 @@ constexpr Architecture kArchitectures[] = {
     {"LlamaForCausalLM", llama_spec},
     {"MistralForCausalLM", mistral_spec},
     {"Qwen2ForCausalLM", qwen2_spec},
+    {"Qwen3ForCausalLM", qwen3_spec},
+    {"Olmo2ForCausalLM", olmo2_spec},
+    {"GemmaForCausalLM", gemma_spec},
+    {"Gemma2ForCausalLM", gemma2_spec},
 };
 
 fs::path hf_hub_dir() {

@@ -7,6 +7,7 @@
 namespace ziq::model {
 
 DecoderSpec mistral_spec(const ModelConfig& c) {
+  require_silu(c);
   DecoderSpec s;
   const int64_t window = config_int(c, "sliding_window", 0);
   if (window < 0) input_error("{}: field 'sliding_window' must be positive, not {}", c.path, window);

@@ -7,6 +7,7 @@
 namespace ziq::model {
 
 DecoderSpec qwen2_spec(const ModelConfig& c) {
+  require_silu(c);
   DecoderSpec s;
   s.qkv_bias = true;
   s.window.assign(c.n_layers, 0);

@@ -65,6 +65,16 @@ inline const Json& require_array(const Json& j, const char* key, const JsonPlace
   return v;
 }
 
+// A special-token field of tokenizer_config.json / special_tokens_map.json ("bos_token": ...): a
+// string, an AddedToken object {"content": ...}, or null ("").
+inline std::string token_field_text(const Json& v, const JsonPlace& at) {
+  if (v.is_null()) return "";
+  if (v.is_string()) return v.get<std::string>();
+  if (!v.is_object() || !v.contains("content") || !v["content"].is_string())
+    field_error(at, "expected a string or an object with a \"content\" string");
+  return v["content"].get<std::string>();
+}
+
 // A component's "type" field.
 inline std::string component_type(const Json& j, const JsonPlace& p) {
   if (!j.is_object()) field_error(p, "expected an object");

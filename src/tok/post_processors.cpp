@@ -107,4 +107,8 @@ std::unique_ptr<PostProcessor> make_post_processor(const Json& j, const JsonPlac
   unknown_type(p, "post_processor", type);
 }
 
+std::unique_ptr<PostProcessor> make_wrap_post_processor(std::vector<TokenId> before, std::vector<TokenId> after) {
+  return std::make_unique<Wrap>(std::move(before), std::move(after));
+}
+
 }  // namespace ziq::tok

@@ -19,5 +19,7 @@ class PostProcessor {
 
 // `vocab_limit`: ids at or above it are refused (id out of range).
 std::unique_ptr<PostProcessor> make_post_processor(const Json& j, const JsonPlace& where, size_t vocab_limit);
+// A single-sequence template: `before` ids, the sequence, `after` ids.
+std::unique_ptr<PostProcessor> make_wrap_post_processor(std::vector<TokenId> before, std::vector<TokenId> after);
 
 }  // namespace ziq::tok

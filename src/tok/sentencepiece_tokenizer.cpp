@@ -126,17 +126,14 @@ Json read_json(const std::string& path) {
 
 // A token field: a string, an AddedToken object {"content": ...}, or null (""). Flags go to *flags.
 std::string token_text(const Json& v, const JsonPlace& at, AddedToken* flags = nullptr) {
-  if (v.is_null()) return "";
-  if (v.is_string()) return v.get<std::string>();
-  if (!v.is_object() || !v.contains("content") || !v["content"].is_string())
-    field_error(at, "expected a string or an object with a \"content\" string");
-  if (flags) {
+  std::string content = token_field_text(v, at);
+  if (flags && v.is_object()) {
     flags->lstrip = opt_bool(v, "lstrip", at, false);
     flags->rstrip = opt_bool(v, "rstrip", at, false);
     flags->single_word = opt_bool(v, "single_word", at, false);
     flags->special = opt_bool(v, "special", at, false);
   }
-  return v["content"].get<std::string>();
+  return content;
 }
 
 // The special-token fields both files may set; a later file's values win (transformers reads

@@ -3,6 +3,7 @@
 #include <lzma.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "core/error.h"
 #include "core/json_depth.h"
@@ -120,6 +121,62 @@ class JsonTokenizer : public Tokenizer {
     }
     post_ = make_post_processor(j.value("post_processor", Json()), root.at("post_processor"), id_bound_);
     decoder_ = make_decoder(j.value("decoder", Json()), root.at("decoder"));
+    if (!config_path.empty()) apply_config_template(config_path, h);
+  }
+
+  // tokenizer_config.json as transformers 4.x (what the paper ran) reads it: LlamaTokenizerFast,
+  // CodeLlamaTokenizerFast and GemmaTokenizerFast (also when the config names the slow class: the
+  // fast one is what AutoTokenizer loads with a tokenizer.json) replace tokenizer.json's
+  // post-processor at load (their update_post_processor) by the template
+  //   [bos_token if add_bos_token] $A [eos_token if add_eos_token],
+  // add_bos_token true and add_eos_token false when absent (null: false, as Python's None). So a
+  // DeepSeek folder (LlamaTokenizerFast, add_bos_token true, a ByteLevel tokenizer.json without
+  // BOS) gets BOS, and add_bos_token false drops a BOS that tokenizer.json adds. bos_token and
+  // eos_token come from tokenizer_config.json, then special_tokens_map.json (read later: it wins),
+  // else the class's defaults ("<s>" / "</s>"; Gemma "<bos>" / "<eos>"). Other classes
+  // (PreTrainedTokenizerFast, Qwen2Tokenizer, GPT2Tokenizer, ...) ignore add_bos_token in 4.x: the
+  // post-processor stays.
+  void apply_config_template(const std::string& config_path, uint64_t& hash) {
+    const Json c = Json::parse(read_maybe_xz(config_path), nullptr, false);
+    const JsonPlace at{config_path, ""};
+    if (c.is_discarded() || !c.is_object()) field_error(at, "not a JSON object");
+    std::string cls = opt_string(c, "tokenizer_class", at);
+    if (cls.ends_with("Fast")) cls.resize(cls.size() - 4);
+    if (cls != "LlamaTokenizer" && cls != "CodeLlamaTokenizer" && cls != "GemmaTokenizer") return;
+    auto flag = [&](const char* key, bool fallback) {
+      auto it = c.find(key);
+      return it == c.end() ? fallback : !it->is_null() && opt_bool(c, key, at, fallback);
+    };
+    const bool add_bos = flag("add_bos_token", true), add_eos = flag("add_eos_token", false);
+    const bool gemma = cls == "GemmaTokenizer";
+    std::string bos = gemma ? "<bos>" : "<s>", eos = gemma ? "<eos>" : "</s>";
+    std::string bos_from = config_path, eos_from = config_path;
+    auto read_tokens = [&](const Json& j, const std::string& file) {
+      const JsonPlace place{file, ""};
+      if (j.contains("bos_token")) bos = token_field_text(j["bos_token"], place.at("bos_token")), bos_from = file;
+      if (j.contains("eos_token")) eos = token_field_text(j["eos_token"], place.at("eos_token")), eos_from = file;
+    };
+    read_tokens(c, config_path);
+    const std::string map_path =
+        (std::filesystem::path(config_path).parent_path() / "special_tokens_map.json").string();
+    if (std::filesystem::exists(map_path)) {
+      const std::string text = read_maybe_xz(map_path);
+      const Json m = Json::parse(text, nullptr, false);
+      if (m.is_discarded() || !m.is_object()) input_error("{}: not a JSON object", map_path);
+      read_tokens(m, map_path);
+      hash = fnv1a(text, hash);
+      fingerprint_ = fmt::format("{:016x}", hash);
+    }
+    auto id_of = [&](const std::string& token, const std::string& file, const char* field) {
+      if (token.empty()) input_error("{}: add_{} is on but {} is null", file, field, field);
+      if (auto id = added_.find(token)) return *id;
+      if (auto id = model_->token_to_id(token)) return *id;
+      input_error("{}: {} {:?} is not in the tokenizer's vocabulary", file, field, token);
+    };
+    std::vector<TokenId> before, after;
+    if (add_bos) before.push_back(id_of(bos, bos_from, "bos_token"));
+    if (add_eos) after.push_back(id_of(eos, eos_from, "eos_token"));
+    post_ = make_wrap_post_processor(std::move(before), std::move(after));
   }
 
   std::vector<TokenId> encode(std::string_view text, bool add_special) const override {

@@ -273,9 +273,36 @@ TEST_P(Conformance, MatmulManyAndGatedMlp) {
     const std::vector<float> x = randn(size_t(M * H), rng);
     auto xb = act(*be_, x), xr = f32(*ref_, as_held(x));
     auto yb = be_->alloc(M * H * be_->act_bytes()), yr = ref_->alloc(M * H * 4);
-    be_->gated_mlp(xb->data(), M, {bg.get(), bu.get(), bd.get(), nullptr, nullptr, nullptr}, yb->data());
-    ref_->gated_mlp(xr->data(), M, {rg.get(), ru.get(), rd.get(), nullptr, nullptr, nullptr}, yr->data());
-    EXPECT_LT(nmse(read_act(*be_, *yb, M * H), read_f32(*ref_, *yr, M * H)), bf16_ ? 1e-3 : 1e-10) << "mlp M " << M;
+    for (Backend::Act a : {Backend::Act::silu, Backend::Act::gelu_tanh}) {
+      be_->gated_mlp(xb->data(), M, {bg.get(), bu.get(), bd.get(), nullptr, nullptr, nullptr, a}, yb->data());
+      ref_->gated_mlp(xr->data(), M, {rg.get(), ru.get(), rd.get(), nullptr, nullptr, nullptr, a}, yr->data());
+      EXPECT_LT(nmse(read_act(*be_, *yb, M * H), read_f32(*ref_, *yr, M * H)), bf16_ ? 1e-3 : 1e-10)
+          << "mlp M " << M << (a == Backend::Act::silu ? " silu" : " gelu_tanh");
+    }
+  }
+}
+
+// The in-place norm of activations (q/k norms per head or over the full width, post-norms), the
+// f32 -> activation copy, and the embedding scale.
+TEST_P(Conformance, NormActToActScale) {
+  std::mt19937 rng(7);
+  for (auto [rows, n] : {std::pair<int64_t, int64_t>{1, 8}, {37, 64}, {300, 128}, {5, 2048}, {9, 33}}) {
+    const std::vector<float> x = randn(size_t(rows * n), rng, 3.0f), w = randn(size_t(n), rng);
+    auto wb = be_->load_vector(w.data(), 1, n), wr = ref_->load_vector(w.data(), 1, n);
+    auto xb = act(*be_, x), xr = f32(*ref_, as_held(x));
+    be_->norm_act(NormKind::rms, xb->data(), *wb, rows, 1e-6f);
+    ref_->norm_act(NormKind::rms, xr->data(), *wr, rows, 1e-6f);
+    EXPECT_LT(nmse(read_act(*be_, *xb, rows * n), read_f32(*ref_, *xr, rows * n)), bf16_ ? 1e-5 : 1e-12)
+        << "norm_act rows " << rows << " n " << n;
+
+    auto hb = f32(*be_, x);
+    auto yb = be_->alloc(rows * n * be_->act_bytes());
+    be_->to_act(hb->f32(), rows * n, yb->data());
+    EXPECT_EQ(read_act(*be_, *yb, rows * n), as_held(x)) << "to_act";
+    be_->scale(hb->f32(), rows * n, 2.5f);
+    std::vector<float> want = x;
+    for (float& f : want) f *= 2.5f;
+    EXPECT_EQ(read_f32(*be_, *hb, rows * n), want) << "scale";
   }
 }
 
@@ -327,11 +354,15 @@ TEST_P(Conformance, Attention) {
     auto qr = f32(*ref_, as_held(q)), kr = f32(*ref_, as_held(k)), vr = f32(*ref_, as_held(v));
     auto ob = be_->alloc(M * s.heads * s.D * be_->act_bytes()), orr = ref_->alloc(M * s.heads * s.D * 4);
     const float scale = float(1.0 / std::sqrt(double(s.D)));
-    be_->attention(qb->data(), kb->data(), vb->data(), ob->data(), s.heads, s.kv, s.D, scale, s.window);
-    ref_->attention(qr->data(), kr->data(), vr->data(), orr->data(), s.heads, s.kv, s.D, scale, s.window);
-    EXPECT_LT(nmse(read_act(*be_, *ob, M * s.heads * s.D), read_f32(*ref_, *orr, M * s.heads * s.D)),
-              bf16_ ? 1e-4 : 1e-11)
-        << "heads " << s.heads << "/" << s.kv << " head_dim " << s.D << " window " << s.window;
+    // Without and with Gemma 2's score cap (a cap of 1.5 bends these scores, of std about 1).
+    for (float softcap : {0.0f, 1.5f}) {
+      be_->attention(qb->data(), kb->data(), vb->data(), ob->data(), s.heads, s.kv, s.D, scale, s.window, softcap);
+      ref_->attention(qr->data(), kr->data(), vr->data(), orr->data(), s.heads, s.kv, s.D, scale, s.window, softcap);
+      EXPECT_LT(nmse(read_act(*be_, *ob, M * s.heads * s.D), read_f32(*ref_, *orr, M * s.heads * s.D)),
+                bf16_ ? 1e-4 : 1e-11)
+          << "heads " << s.heads << "/" << s.kv << " head_dim " << s.D << " window " << s.window << " softcap "
+          << softcap;
+    }
   }
 }
 
@@ -366,17 +397,21 @@ TEST_P(Conformance, GatherAndLogprobs) {
     const HostMatrix hw{DType::bf16, w.data(), vocab, H, H};
     auto wb = be_->load_matrix(hw), wr = ref_->load_matrix(hw);
     auto xb = act(*be_, gathered), xr = f32(*ref_, as_held(gathered));
-    be_->logprobs(xb->data(), *wb);
-    ref_->logprobs(xr->data(), *wr);
-    std::vector<double> lb(S), lr(S);
-    be_->download_logprobs(lb);
-    ref_->download_logprobs(lr);
-    double worst = 0;
-    for (int64_t i = 0; i < S; ++i) {
-      ASSERT_TRUE(std::isfinite(lb[i])) << i;
-      worst = std::max(worst, std::abs(lb[i] - lr[i]) / (1.0 + std::abs(lr[i])));
+    // Without and with a final logit cap (Gemma 2); the cap of 3 bends logits of scale >= 1.
+    for (float softcap : {0.0f, 3.0f}) {
+      be_->logprobs(xb->data(), *wb, softcap);
+      ref_->logprobs(xr->data(), *wr, softcap);
+      std::vector<double> lb(S), lr(S);
+      be_->download_logprobs(lb);
+      ref_->download_logprobs(lr);
+      double worst = 0;
+      for (int64_t i = 0; i < S; ++i) {
+        ASSERT_TRUE(std::isfinite(lb[i])) << i;
+        worst = std::max(worst, std::abs(lb[i] - lr[i]) / (1.0 + std::abs(lr[i])));
+      }
+      EXPECT_LT(worst, bf16_ ? 0.05 * (1 + scale) : 2e-5 * (1 + scale))
+          << "vocab " << vocab << " H " << H << " scale " << scale << " softcap " << softcap;
     }
-    EXPECT_LT(worst, bf16_ ? 0.05 * (1 + scale) : 2e-5 * (1 + scale)) << "vocab " << vocab << " H " << H << " scale " << scale;
   }
 }
 

@@ -247,3 +247,41 @@ TEST(CheckpointResolve, FolderAndHuggingFaceCache) {
 }
 
 }  // namespace
+
+namespace {
+
+// config.json of a golden model, edited, alone in a folder: enough for the config's checks
+// (loaded with random weights, so no checkpoint is read).
+std::string config_of(const TempDir& d, const char* model, const std::function<void(json&)>& edit) {
+  json cfg = json::parse(std::ifstream(fs::path(ZIQ_TEST_DATA) / "models" / model / "config.json"));
+  edit(cfg);
+  write_bytes(d.file("config.json"), cfg.dump());
+  return d.file("config.json");
+}
+
+}  // namespace
+
+// Family fields ziq does not run stop at load, naming config.json and the field.
+TEST(CheckpointConfig, FamilyFieldsRefused) {
+  LoadOptions opt;
+  opt.random_weights = true;
+  struct Case {
+    const char* model;
+    std::function<void(json&)> edit;
+    std::vector<std::string> words;
+  };
+  const std::vector<Case> cases = {
+      {"gemma2_hd64", [](json& c) { c["hidden_activation"] = "gelu"; }, {"config.json", "hidden_activation"}},
+      {"gemma_hd64", [](json& c) { c["hidden_act"] = "relu"; }, {"config.json", "hidden_act"}},
+      {"gemma_hd64", [](json& c) { c["use_bidirectional_attention"] = true; }, {"config.json", "use_bidirectional"}},
+      {"gemma2_hd64", [](json& c) { c["layer_types"][0] = "chunked_attention"; }, {"config.json", "layer_types"}},
+      {"gemma2_hd64", [](json& c) { c["attn_logit_softcapping"] = -1; }, {"config.json", "attn_logit_softcapping"}},
+      {"olmo2_hd64", [](json& c) { c["hidden_act"] = "gelu"; }, {"config.json", "hidden_act", "Olmo2ForCausalLM"}},
+      {"qwen3_hd64", [](json& c) { c["hidden_act"] = "gelu"; }, {"config.json", "hidden_act"}},
+  };
+  for (const Case& c : cases) {
+    TempDir d;
+    const std::string path = config_of(d, c.model, c.edit);
+    expect_input_error([&] { load_model(path, opt); }, c.words);
+  }
+}

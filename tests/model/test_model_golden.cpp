@@ -156,7 +156,8 @@ TEST_P(ModelGolden, Bf16PrecisionIsClose) {
 
 INSTANTIATE_TEST_SUITE_P(TinyModels, ModelGolden,
                          testing::Values("llama_rope_llama3", "llama_rope_linear", "llama_rope_dynamic",
-                                         "llama_gqa_headdim", "mistral", "qwen2", "llama_hd128", "mistral_hd64"));
+                                         "llama_gqa_headdim", "mistral", "qwen2", "llama_hd128", "mistral_hd64",
+                                         "qwen3_hd64", "olmo2_hd64", "gemma_hd64", "gemma2_hd64"));
 
 }  // namespace
 

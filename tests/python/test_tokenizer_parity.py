@@ -16,11 +16,13 @@ long_space_run, mixed_everything, leading_ws): transformers 5 rebuilds a LlamaTo
 from its own template (Metaspace pre-tokenizer instead of the file's Prepend + Replace
 normalizers), e.g. " " gives [1, 28705] there and [1, 259] from the file. The BOS policy
 (add_bos_token) agrees with the files' post-processors for all folders. tokenizer_config.json's
-add_bos_token / add_eos_token do not override the file's post-processor in ziq; transformers 5.24
-does not apply them either (mistral_7b_v0_1 with add_bos_token=false, add_eos_token=true still gives
-[1, ...] without EOS), while transformers 4.x's LlamaTokenizerFast rebuilt its template from them;
-for every folder here all three agree. ziq follows the file, like tokenizers.Tokenizer.from_file
-(CI has no transformers, so this is recorded here, not tested).
+add_bos_token / add_eos_token: transformers 5.24 does not apply them (mistral_7b_v0_1 with
+add_bos_token=false, add_eos_token=true still gives [1, ...] without EOS), while transformers 4.x's
+LlamaTokenizerFast, CodeLlamaTokenizerFast and GemmaTokenizerFast rebuild their template from them,
+and ziq follows 4.x, what the paper ran (tests/tok/test_tokjson_config_template.cpp, checked against
+transformers 4.46.3: the DeepSeek layout, a ByteLevel tokenizer.json without BOS under
+LlamaTokenizerFast with add_bos_token true, gets BOS). For every folder here the files'
+post-processors and the configs agree, so the ids equal Tokenizer.from_file's.
 
 Corpus size: by default the first documents of each corpus up to ZIQ_TOK_PARITY_MB (default 2) MB
 each, i.e. 6 MB per tokenizer, 48 MB over the run; ZIQ_TOK_PARITY_MB=0 takes the corpora whole.

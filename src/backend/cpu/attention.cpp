@@ -376,6 +376,16 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) void amx_softmax(float* s
 
 }  // namespace
 
+float Attention::cap_scores(float* s, int rows, const int* a, const int* b) const {
+  if (!(a_.softcap > 0)) return a_.scale;
+  for (int i = 0; i < rows; ++i)
+    for (int j = a[i]; j < b[i]; ++j) {
+      float& x = s[i * kKeys + j];
+      x = a_.softcap * std::tanh(x * a_.scale / a_.softcap);
+    }
+  return 1.0f;
+}
+
 Attention::Attention(const AttentionArgs& a, std::span<const SeqSpan> seqs, AttentionKernel kern)
     : a_(a), seqs_(seqs), kern_(kern) {
   if (!(a.scale > 0) || a.n_kv_heads <= 0 || a.n_heads % a.n_kv_heads != 0)
@@ -481,7 +491,8 @@ void Attention::run_amx(int64_t task, std::vector<float>& scratch) const {
         b[i] = int(std::clamp<int64_t>(kb[i] - kb0, 0, kKeys));
       }
       amx_scores(qt, kt, dsteps, s);
-      amx_softmax(s, a, b, a_.scale, m, l, o, hd, pt);
+      const float scale = cap_scores(s, kAmxRows, a, b);
+      amx_softmax(s, a, b, scale, m, l, o, hd, pt);
       int64_t c = 0;
       for (; c + 4 <= chunks; c += 4) amx_pv<4>(o, hd, pt, vt, chunks, c);
       if (c < chunks) amx_pv<2>(o, hd, pt, vt, chunks, c);  // head_dim 32 mod 64
@@ -569,7 +580,8 @@ void Attention::run(int64_t task, std::vector<float>& scratch) const {
       const int nvec = (j1 + 15) / 16;
       kern.scores(qp, nr, hd, kt, nvec, s);
       float alpha[kTileRows];
-      kern.softmax(s, nr, ka, kb, nvec, a_.scale, m + r0, l + r0 * kLanes, alpha);
+      const float scale = cap_scores(s, nr, ka, kb);
+      kern.softmax(s, nr, ka, kb, nvec, scale, m + r0, l + r0 * kLanes, alpha);
       kern.pv(s, nr, j0, j1, vb, ldo, o + r0 * ldo, alpha);
     }
   }

@@ -48,6 +48,7 @@ struct AttentionArgs {
   int64_t n_heads = 0, n_kv_heads = 0, head_dim = 0;
   float scale = 1.0f;  // > 0
   int64_t window = 0;
+  float softcap = 0;  // > 0: scores x = scale * q.k become softcap * tanh(x / softcap) (Gemma 2)
 };
 
 // One call, in two phases that the caller spreads over its threads: first K (transposed) and V
@@ -78,6 +79,9 @@ class Attention {
   int64_t kv16_offset(int64_t seq, int64_t block, int64_t kv_head) const;  // of a block in kv16_
   void pack_amx(int64_t item);
   void run_amx(int64_t task, std::vector<float>& scratch) const;
+  // With a softcap, rows' scores s[i * 64 + j], j in [a_i, b_i), become softcap * tanh(scale * s /
+  // softcap) and the softmax then runs with scale 1 (returned); else s is left and a_.scale returned.
+  float cap_scores(float* s, int rows, const int* a, const int* b) const;
 
   AttentionArgs a_;
   std::span<const SeqSpan> seqs_;

@@ -233,12 +233,12 @@ class CpuBackend final : public HostBackend {
   }
 
   void attention(const void* q, const void* k, const void* v, void* out, int64_t n_heads, int64_t n_kv_heads,
-                 int64_t head_dim, float scale, int64_t window) override {
+                 int64_t head_dim, float scale, int64_t window, float softcap) override {
     // Our own kernel (attention.h): OpenBLAS serializes sgemm calls made from several threads.
     // In bf16 precision on AMX, attention too runs on the tile unit with bf16 inputs (attention.h).
     const bool amx = kernel_ == GemmKernel::amx_bf16 && cpu::amx_attention_supports(head_dim);
     cpu::Attention att({static_cast<const float*>(q), static_cast<const float*>(k), static_cast<const float*>(v),
-                        static_cast<float*>(out), n_heads, n_kv_heads, head_dim, scale, window},
+                        static_cast<float*>(out), n_heads, n_kv_heads, head_dim, scale, window, softcap},
                        seqs_, amx ? cpu::AttentionKernel::amx_bf16 : cpu::default_attention_kernel());
     run_workers(att.pack_items(), [&](int, int64_t item) { att.pack(item); });
     run_workers(att.tasks(), [&](int worker, int64_t task) { att.run(task, scratch_[worker]); });
@@ -259,8 +259,9 @@ class CpuBackend final : public HostBackend {
     }, 64);
   }
 
-  void logprobs(const void* x, const Tensor& w) override {
-    head(static_cast<const float*>(x), int64_t(score_rows_.size()), cpu_tensor(w), targets_.data(), logprobs_.data());
+  void logprobs(const void* x, const Tensor& w, float softcap) override {
+    head(static_cast<const float*>(x), int64_t(score_rows_.size()), cpu_tensor(w), targets_.data(), logprobs_.data(),
+         softcap);
   }
 
  private:
@@ -271,9 +272,11 @@ class CpuBackend final : public HostBackend {
     float* y;
   };
 
-  void silu_mul(float* gate, const float* up, int64_t n) {
-    parallel_for(n, threads_, [&](size_t b, size_t e) { cpu::silu_mul(gate + b, up + b, int64_t(e - b)); },
-                 1 << 16);
+  void act_mul(Act act, float* gate, const float* up, int64_t n) {
+    parallel_for(n, threads_, [&](size_t b, size_t e) {
+      if (act == Act::silu) cpu::silu_mul(gate + b, up + b, int64_t(e - b));
+      else cpu::gelu_tanh_mul(gate + b, up + b, int64_t(e - b));
+    }, 1 << 16);
   }
 
   // The gated MLP of m rows, fused on AMX (gemm_silu_gate_packed): x's tiles -> gate and up tiles ->
@@ -286,14 +289,14 @@ class CpuBackend final : public HostBackend {
     const int64_t I = gate.rows;
     const bool fusable = cpu::is_amx(kernel_) && gate.type == WeightType::bf16 && up.type == WeightType::bf16 &&
                          down.type == WeightType::bf16 && up.rows == gate.rows && up.cols == gate.cols &&
-                         down.cols == gate.rows;
+                         down.cols == gate.rows && mlp.act == Act::silu;
     if (!fusable) {
       mlp_scratch_.resize(size_t(2 * m * I));
       float* g = mlp_scratch_.data();
       float* u = g + m * I;
       const Prod gate_up[] = {{&gate, bgate, g}, {&up, bup, u}};
       run_products(prepare(x, m, gate.cols, gate.type == WeightType::bf16), gate_up);
-      silu_mul(g, u, m * I);
+      act_mul(mlp.act, g, u, m * I);
       const Prod d{&down, bdown, y};
       run_products(prepare(g, m, I, down.type == WeightType::bf16), std::span(&d, 1));
       return;
@@ -319,7 +322,7 @@ class CpuBackend final : public HostBackend {
 
   // The fused head: for each row i of h [m, w.cols], ln softmax(h[i] w^T)[targets[i]], without
   // ever holding all m x vocab logits (the vocabulary is processed in chunks).
-  void head(const float* h, int64_t m, const CpuTensor& w, const int32_t* targets, double* out) {
+  void head(const float* h, int64_t m, const CpuTensor& w, const int32_t* targets, double* out, float softcap) {
     const int64_t vocab = w.rows, k = w.cols;
     constexpr int64_t kRows = 1024, kChunk = 256;  // bounded memory: kRows x kChunk logits per thread
     const int64_t chunks = (vocab + kChunk - 1) / kChunk;
@@ -342,6 +345,8 @@ class CpuBackend final : public HostBackend {
           cpu::gemm_block_packed(kernel_, in, packed, v0, nv, lg.data(), nv);
         else
           cpu::gemm_block(kernel_, in, row_ptr(w, v0), bf16, nv, lg.data(), nv, scratch_[worker]);
+        if (softcap > 0)  // as transformers: logits / cap, tanh, * cap
+          for (int64_t i = 0; i < mr * nv; ++i) lg[i] = softcap * std::tanh(lg[i] / softcap);
         for (int64_t i = 0; i < mr; ++i) {
           const float* row = lg.data() + i * nv;
           const float mx = cpu::max_of(row, nv);

@@ -99,4 +99,14 @@ inline void silu_mul(float* gate, const float* up, int64_t n) {
   for (; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
+// gate = gelu_tanh(gate) * up = 0.5 g (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3))) * up (GeGLU, as
+// torch's gelu(approximate="tanh")); scalar: only Gemma runs it.
+inline void gelu_tanh_mul(float* gate, const float* up, int64_t n) {
+  constexpr float kBeta = 0.7978845608028654f;  // sqrt(2 / pi)
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    gate[i] = 0.5f * g * (1.0f + std::tanh(kBeta * (g + 0.044715f * g * g * g))) * up[i];
+  }
+}
+
 }  // namespace ziq::backend::cpu

@@ -306,6 +306,23 @@ class CudaBackend final : public Backend {
     check_launch("add_rows");
   }
 
+  void norm_act(NormKind, void* x, const Tensor& w, int64_t m, float eps) override {
+    const int64_t n = w.rows * w.cols;
+    if (bf16_)
+      cuda::rmsnorm_inplace(static_cast<bf16*>(x), cuda_tensor(w).f32(), m, n, eps, stream_);
+    else
+      cuda::rmsnorm_inplace(static_cast<float*>(x), cuda_tensor(w).f32(), m, n, eps, stream_);
+  }
+
+  void to_act(const float* x, int64_t n, void* y) override {
+    if (bf16_)
+      cuda::f32_to_bf16(x, n, static_cast<bf16*>(y), stream_);
+    else if (y != x)
+      check(cudaMemcpyAsync(y, x, size_t(n) * 4, cudaMemcpyDeviceToDevice, stream_), "to_act");
+  }
+
+  void scale(float* h, int64_t n, float s) override { cuda::scale(h, n, s, stream_); }
+
   void matmul_many(const void* x, int64_t m, std::span<const Product> products) override {
     for (const Product& p : products) {
       const CudaTensor& w = cuda_tensor(*p.w);
@@ -331,11 +348,19 @@ class CudaBackend final : public Backend {
       const char* xr = static_cast<const char*>(x) + size_t(r0) * H * A;
       gemm(xr, act_type(), H, rows, cuda_tensor(*mlp.gate), 0, I, mlp.bgate, gu, act_type(), 2 * I);
       gemm(xr, act_type(), H, rows, cuda_tensor(*mlp.up), 0, I, mlp.bup, gu + I * A, act_type(), 2 * I);
-      if (bf16_)
-        cuda::silu_mul(reinterpret_cast<const bf16*>(gu), 2 * I, rows, I, reinterpret_cast<bf16*>(act), stream_);
-      else
-        cuda::silu_mul(reinterpret_cast<const float*>(gu), 2 * I, rows, I, reinterpret_cast<float*>(act), stream_);
-      check_launch("silu_mul");
+      const bool silu = mlp.act == Act::silu;
+      if (bf16_) {
+        const auto* g = reinterpret_cast<const bf16*>(gu);
+        auto* a = reinterpret_cast<bf16*>(act);
+        if (silu) cuda::silu_mul(g, 2 * I, rows, I, a, stream_);
+        else cuda::gelu_tanh_mul(g, 2 * I, rows, I, a, stream_);
+      } else {
+        const auto* g = reinterpret_cast<const float*>(gu);
+        auto* a = reinterpret_cast<float*>(act);
+        if (silu) cuda::silu_mul(g, 2 * I, rows, I, a, stream_);
+        else cuda::gelu_tanh_mul(g, 2 * I, rows, I, a, stream_);
+      }
+      check_launch("gated MLP activation");
       gemm(act, act_type(), I, rows, cuda_tensor(*mlp.down), 0, Ho, mlp.bdown, static_cast<char*>(y) + size_t(r0) * Ho * A,
            act_type(), Ho);
     }
@@ -353,8 +378,19 @@ class CudaBackend final : public Backend {
   }
 
   void attention(const void* q, const void* k, const void* v, void* out, int64_t n_heads, int64_t n_kv_heads,
-                 int64_t head_dim, float scale, int64_t window) override {
+                 int64_t head_dim, float scale, int64_t window, float softcap) override {
     const int64_t ldq = n_heads * head_dim, ldk = n_kv_heads * head_dim;
+    if (softcap > 0) {  // Gemma 2: the plain kernel (attention_softcap.cu), not the flash ones
+      if (bf16_)
+        cuda::attention_softcap(static_cast<const bf16*>(q), ldq, static_cast<const bf16*>(k), ldk,
+                                static_cast<const bf16*>(v), ldk, static_cast<bf16*>(out), ldq, seqs_dev_, n_seqs_,
+                                max_len_, int(n_heads), int(n_kv_heads), int(head_dim), scale, window, softcap, stream_);
+      else
+        cuda::attention_softcap(static_cast<const float*>(q), ldq, static_cast<const float*>(k), ldk,
+                                static_cast<const float*>(v), ldk, static_cast<float*>(out), ldq, seqs_dev_, n_seqs_,
+                                max_len_, int(n_heads), int(n_kv_heads), int(head_dim), scale, window, softcap, stream_);
+      return;
+    }
     if (bf16_)
       cuda::attention(static_cast<const bf16*>(q), ldq, static_cast<const bf16*>(k), ldk, static_cast<const bf16*>(v),
                       ldk, static_cast<bf16*>(out), ldq, seqs_dev_, n_seqs_, max_len_, int(n_heads), int(n_kv_heads),
@@ -373,7 +409,7 @@ class CudaBackend final : public Backend {
 
   // The head in vocabulary chunks: logits [S, chunk] in float32 from one product, each chunk's
   // max and sum of exp per row, then the rows' log-softmax at their targets, combined in float64.
-  void logprobs(const void* x, const Tensor& w_t) override {
+  void logprobs(const void* x, const Tensor& w_t, float softcap) override {
     const CudaTensor& w = cuda_tensor(w_t);
     const int64_t S = scored_, vocab = w.rows, k = w.cols;
     if (S == 0) return;
@@ -400,6 +436,7 @@ class CudaBackend final : public Backend {
       for (int c = 0; c < chunks; ++c) {
         const int64_t v0 = int64_t(c) * chunk, nv = std::min(chunk, vocab - v0);
         gemm(xr, act_type(), k, rows, w, v0, nv, nullptr, logits, DType::f32, nv);
+        if (softcap > 0) cuda::softcap_rows(logits, rows * nv, softcap, stream_);
         cuda::logits_chunk_stats(logits, nv, rows, nv, v0, c, targets_dev_ + r0, stats, target_logit, stream_);
         check_launch("logits_chunk_stats");
       }

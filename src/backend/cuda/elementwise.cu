@@ -44,17 +44,29 @@ __global__ void __launch_bounds__(kThreads) add_rows_kernel(float* h, const D* d
   storev<V>(h + r * n + c, a);
 }
 
-template <int V, typename T>
-__global__ void __launch_bounds__(kThreads) silu_mul_kernel(const T* gate_up, int64_t ld, int64_t m, int64_t I,
-                                                            T* act) {
+// silu(g) * u (kGelu false, as torch: g / (1 + exp(-g)) * u) or gelu_tanh(g) * u (GeGLU, torch's
+// gelu(approximate="tanh")), float32 math.
+template <int V, bool kGelu, typename T>
+__global__ void __launch_bounds__(kThreads) act_mul_kernel(const T* gate_up, int64_t ld, int64_t m, int64_t I,
+                                                           T* act) {
   int64_t r, c;
   if (!row_chunk<V>(m, I, r, c)) return;
   float g[V], u[V];
   loadv<V>(gate_up + r * ld + c, g);
   loadv<V>(gate_up + r * ld + I + c, u);
 #pragma unroll
-  for (int i = 0; i < V; ++i) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];  // silu(g) * u, as torch
+  for (int i = 0; i < V; ++i) {
+    if constexpr (kGelu)
+      g[i] = 0.5f * g[i] * (1.0f + tanhf(0.7978845608028654f * (g[i] + 0.044715f * g[i] * g[i] * g[i]))) * u[i];
+    else
+      g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+  }
   storev<V>(act + r * I + c, g);
+}
+
+__global__ void __launch_bounds__(kThreads) scale_kernel(float* h, int64_t n, float s) {
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < n) h[i] *= s;
 }
 
 template <int V, typename T>
@@ -142,13 +154,29 @@ void add_rows(float* h, const D* delta, int64_t ld_delta, int64_t m, int64_t n, 
   });
 }
 
+template <bool kGelu, typename T>
+void act_mul(const T* gate_up, int64_t ld, int64_t m, int64_t I, T* act, cudaStream_t s) {
+  const bool vec = I % 8 == 0 && ld % 8 == 0 && aligned16(gate_up) && aligned16(act);
+  launch_rows(vec, m, I, s, kGelu ? "gelu_tanh_mul" : "silu_mul", [&](bool v, unsigned grid) {
+    if (v) act_mul_kernel<8, kGelu><<<grid, kThreads, 0, s>>>(gate_up, ld, m, I, act);
+    else act_mul_kernel<1, kGelu><<<grid, kThreads, 0, s>>>(gate_up, ld, m, I, act);
+  });
+}
+
 template <typename T>
 void silu_mul(const T* gate_up, int64_t ld, int64_t m, int64_t I, T* act, cudaStream_t s) {
-  const bool vec = I % 8 == 0 && ld % 8 == 0 && aligned16(gate_up) && aligned16(act);
-  launch_rows(vec, m, I, s, "silu_mul", [&](bool v, unsigned grid) {
-    if (v) silu_mul_kernel<8><<<grid, kThreads, 0, s>>>(gate_up, ld, m, I, act);
-    else silu_mul_kernel<1><<<grid, kThreads, 0, s>>>(gate_up, ld, m, I, act);
-  });
+  act_mul<false>(gate_up, ld, m, I, act, s);
+}
+
+template <typename T>
+void gelu_tanh_mul(const T* gate_up, int64_t ld, int64_t m, int64_t I, T* act, cudaStream_t s) {
+  act_mul<true>(gate_up, ld, m, I, act, s);
+}
+
+void scale(float* h, int64_t n, float factor, cudaStream_t s) {
+  if (n <= 0) return;
+  scale_kernel<<<grid_for(n, kThreads), kThreads, 0, s>>>(h, n, factor);
+  check_launch("scale");
 }
 
 template <typename T>
@@ -178,6 +206,9 @@ template void add_rows<float>(float*, const float*, int64_t, int64_t, int64_t, c
 template void add_rows<__nv_bfloat16>(float*, const __nv_bfloat16*, int64_t, int64_t, int64_t, cudaStream_t);
 template void silu_mul<float>(const float*, int64_t, int64_t, int64_t, float*, cudaStream_t);
 template void silu_mul<__nv_bfloat16>(const __nv_bfloat16*, int64_t, int64_t, int64_t, __nv_bfloat16*, cudaStream_t);
+template void gelu_tanh_mul<float>(const float*, int64_t, int64_t, int64_t, float*, cudaStream_t);
+template void gelu_tanh_mul<__nv_bfloat16>(const __nv_bfloat16*, int64_t, int64_t, int64_t, __nv_bfloat16*,
+                                           cudaStream_t);
 template void gather_rows<float>(const float*, int64_t, const int32_t*, int64_t, int64_t, float*, cudaStream_t);
 template void gather_rows<__nv_bfloat16>(const __nv_bfloat16*, int64_t, const int32_t*, int64_t, int64_t,
                                          __nv_bfloat16*, cudaStream_t);

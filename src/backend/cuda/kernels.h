@@ -69,10 +69,34 @@ void attention(const T* q, int64_t ldq, const T* k, int64_t ldk, const T* v, int
                const DevSeqSpan* seqs, int n_seqs, int64_t max_len, int n_heads, int n_kv_heads, int head_dim,
                float scale, int64_t window, cudaStream_t s);
 
+// Gemma 2's attention with capped scores, the simplest correct kernel (attention_softcap.cu): as
+// attention above (same layouts, grouped KV heads, window), scores x = scale * q.k becoming
+// softcap * tanh(x / softcap) before the softmax; float32 math, deterministic. Sequences of up to
+// 65535 rows (and about 50,000 keys seen per query).
+template <typename T>
+void attention_softcap(const T* q, int64_t ldq, const T* k, int64_t ldk, const T* v, int64_t ldv, T* out, int64_t ldo,
+                       const DevSeqSpan* seqs, int n_seqs, int64_t max_len, int n_heads, int n_kv_heads, int head_dim,
+                       float scale, int64_t window, float softcap, cudaStream_t s);
+
+// x[i] = softcap * tanh(x[i] / softcap) for i < n (Gemma 2's final logit cap, on a logits chunk).
+void softcap_rows(float* x, int64_t n, float softcap, cudaStream_t s);
+
 // act[i, j] = T(silu(g) * u) for g = gate_up[i, j], u = gate_up[i, I + j] (one fused [m, 2I] product,
 // row stride ld), computed in float32. act: [m, I] contiguous.
 template <typename T>
 void silu_mul(const T* gate_up, int64_t ld, int64_t m, int64_t I, T* act, cudaStream_t s);
+
+// act[i, j] = T(gelu_tanh(g) * u), as silu_mul (GeGLU: Gemma's gelu_pytorch_tanh).
+template <typename T>
+void gelu_tanh_mul(const T* gate_up, int64_t ld, int64_t m, int64_t I, T* act, cudaStream_t s);
+
+// h[i] *= factor for i < n (Gemma's embedding scale).
+void scale(float* h, int64_t n, float factor, cudaStream_t s);
+
+// x[i, :] = T(x[i, :] * rsqrt(mean(x[i, :]^2) + eps) * w) in place, m rows of n (per-head and
+// full-width q/k norms, post-norms); float32 math, one block per row.
+template <typename T>
+void rmsnorm_inplace(T* x, const float* w, int64_t m, int64_t n, float eps, cudaStream_t s);
 
 // out[r, :] = x[rows[r], :] for r < n (row length n_cols, x row stride ldx, out contiguous).
 template <typename T>

@@ -89,7 +89,29 @@ void launch_rmsnorm(float* h, const D* delta, int64_t ld_delta, const float* w, 
   check_launch("rmsnorm");
 }
 
+// In place on an activation row of T: element by element, the row re-read for the scaling.
+template <typename T>
+__global__ void __launch_bounds__(kMaxThreads) rmsnorm_inplace_kernel(T* x, const float* w, int64_t n, float eps) {
+  __shared__ float scratch[33];
+  T* xr = x + int64_t(blockIdx.x) * n;
+  float ss = 0.f;
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+    const float v = to_f32(xr[i]);
+    ss = fmaf(v, v, ss);
+  }
+  ss = block_sum(ss, scratch);
+  const float r = 1.0f / sqrtf(ss / float(n) + eps);
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) xr[i] = from_f32<T>(w[i] * (to_f32(xr[i]) * r));
+}
+
 }  // namespace
+
+template <typename T>
+void rmsnorm_inplace(T* x, const float* w, int64_t m, int64_t n, float eps, cudaStream_t s) {
+  if (m <= 0 || n <= 0) return;
+  rmsnorm_inplace_kernel<T><<<unsigned(m), kMaxThreads, 0, s>>>(x, w, n, eps);
+  check_launch("rmsnorm_inplace");
+}
 
 template <typename T>
 void rmsnorm(const float* x, const float* w, int64_t m, int64_t n, float eps, T* y, cudaStream_t s) {
@@ -103,6 +125,8 @@ void add_rmsnorm(float* h, const D* delta, int64_t ld_delta, const float* w, int
   launch_rmsnorm<T, D, true>(h, delta, ld_delta, w, m, n, eps, y, s);
 }
 
+template void rmsnorm_inplace<float>(float*, const float*, int64_t, int64_t, float, cudaStream_t);
+template void rmsnorm_inplace<__nv_bfloat16>(__nv_bfloat16*, const float*, int64_t, int64_t, float, cudaStream_t);
 template void rmsnorm<float>(const float*, const float*, int64_t, int64_t, float, float*, cudaStream_t);
 template void rmsnorm<__nv_bfloat16>(const float*, const float*, int64_t, int64_t, float, __nv_bfloat16*,
                                      cudaStream_t);

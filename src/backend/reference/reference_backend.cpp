@@ -112,7 +112,13 @@ class ReferenceBackend final : public HostBackend {
     std::vector<float> g(size_t(m * I)), u(size_t(m * I));
     const Product gu[] = {{mlp.gate, mlp.bgate, g.data()}, {mlp.up, mlp.bup, u.data()}};
     matmul_many(x, m, gu);
-    for (size_t i = 0; i < g.size(); ++i) g[i] = float(double(g[i]) / (1.0 + std::exp(-double(g[i]))) * u[i]);
+    for (size_t i = 0; i < g.size(); ++i) {
+      const double a = g[i];
+      const double act = mlp.act == Act::silu
+                             ? a / (1.0 + std::exp(-a))
+                             : 0.5 * a * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (a + 0.044715 * a * a * a)));
+      g[i] = float(act * u[i]);
+    }
     matmul(g.data(), m, *mlp.down, mlp.bdown, y);
   }
 
@@ -134,7 +140,7 @@ class ReferenceBackend final : public HostBackend {
   }
 
   void attention(const void* q, const void* k, const void* v, void* out, int64_t n_heads, int64_t n_kv_heads,
-                 int64_t head_dim, float scale, int64_t window) override {
+                 int64_t head_dim, float scale, int64_t window, float softcap) override {
     const float *qf = static_cast<const float*>(q), *kf = static_cast<const float*>(k), *vf = static_cast<const float*>(v);
     float* of = static_cast<float*>(out);
     const int64_t D = head_dim, group = n_heads / n_kv_heads;
@@ -150,7 +156,7 @@ class ReferenceBackend final : public HostBackend {
             const float* kj = kf + ((s.offset + j) * n_kv_heads + h / group) * D;
             double dot = 0;
             for (int64_t d = 0; d < D; ++d) dot += double(qi[d]) * kj[d];
-            p[j - j0] = dot * scale;
+            p[j - j0] = softcap > 0 ? double(softcap) * std::tanh(dot * scale / softcap) : dot * scale;
             mx = std::max(mx, p[j - j0]);
           }
           double sum = 0;
@@ -170,7 +176,7 @@ class ReferenceBackend final : public HostBackend {
       std::memcpy(out + r * n, h + int64_t(score_rows_[r]) * n, size_t(n) * 4);
   }
 
-  void logprobs(const void* x, const Tensor& w) override {
+  void logprobs(const void* x, const Tensor& w, float softcap) override {
     const float* xf = static_cast<const float*>(x);
     const std::vector<float>& wv = values(w);
     const int64_t vocab = w.rows, k = w.cols;
@@ -180,6 +186,7 @@ class ReferenceBackend final : public HostBackend {
       for (int64_t j = 0; j < vocab; ++j) {
         double s = 0;
         for (int64_t c = 0; c < k; ++c) s += double(xf[r * k + c]) * wv[j * k + c];
+        if (softcap > 0) s = double(softcap) * std::tanh(s / softcap);
         logits[j] = s;
         mx = std::max(mx, s);
       }
