@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -40,7 +41,20 @@ struct EvalArgs {
   int device = 0;
   std::string db;
   bool no_resume = false;
+  bool list_architectures = false;
 };
+
+// --list-architectures: what load_model runs, with the checks behind each.
+void list_architectures(const GlobalOptions& global) {
+  const auto archs = model::supported_architectures();
+  if (global.json) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& a : archs) j.push_back({{"architecture", a.name}, {"checks", a.checks}});
+    print_json(j);
+    return;
+  }
+  for (const auto& a : archs) std::printf("%-20s %s\n", a.name.c_str(), a.checks.c_str());
+}
 
 std::atomic<bool> g_stop{false};
 
@@ -128,6 +142,7 @@ std::string corpus_name(const std::vector<std::string>& paths) {
 }
 
 void run(const EvalArgs& args, const GlobalOptions& global) {
+  if (args.list_architectures) return list_architectures(global);
   const auto t0 = std::chrono::steady_clock::now();
   const std::string started_at = store::utc_now_iso8601();
   const bool default_model = args.model.empty();
@@ -354,6 +369,8 @@ void setup(CLI::App& sub, const GlobalOptions& global) {
   sub.add_option("--device", args->device, "cuda: which GPU")->capture_default_str();
   sub.add_option("--db", args->db, "Results database (default: $ZIQ_DB, else $XDG_DATA_HOME/ziq/results.sqlite)");
   sub.add_flag("--no-resume", args->no_resume, "Recompute every window, even those saved by an earlier run");
+  sub.add_flag("--list-architectures", args->list_architectures,
+               "List the model architectures (config.json's architectures) ziq runs, with the checks behind each");
   sub.callback([args, &global] { run(*args, global); });
 }
 
