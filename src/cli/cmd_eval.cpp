@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -46,7 +47,20 @@ struct EvalArgs {
   bool no_resume = false;
   bool allow_unused_weights = false;
   std::string name;  // the model's name in the results; empty: --model as given
+  bool list_architectures = false;
 };
+
+// --list-architectures: what load_model runs, with the checks behind each.
+void list_architectures(const GlobalOptions& global) {
+  const auto archs = model::supported_architectures();
+  if (global.json) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& a : archs) j.push_back({{"architecture", a.name}, {"checks", a.checks}});
+    print_json(j);
+    return;
+  }
+  for (const auto& a : archs) std::printf("%-20s %s\n", a.name.c_str(), a.checks.c_str());
+}
 
 std::atomic<bool> g_stop{false};
 std::atomic<int> g_stop_signal{0};
@@ -164,6 +178,7 @@ void run_follower(const eval::PreparedCorpus& prepared, model::LanguageModel& lm
 }
 
 void run(const EvalArgs& args, const GlobalOptions& global) {
+  if (args.list_architectures) return list_architectures(global);
   const auto t0 = std::chrono::steady_clock::now();
   const std::string started_at = store::utc_now_iso8601();
   const bool default_model = args.model.empty();
@@ -477,6 +492,8 @@ void setup(CLI::App& sub, const GlobalOptions& global) {
   sub.add_flag("--allow-unused-weights", args->allow_unused_weights,
                "Run a checkpoint holding tensors the model does not use (e.g. more layers than config.json's "
                "num_hidden_layers); refused by default");
+  sub.add_flag("--list-architectures", args->list_architectures,
+               "List the model architectures (config.json's architectures) ziq runs, with the checks behind each");
   sub.callback([args, &global] { run(*args, global); });
 }
 

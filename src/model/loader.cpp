@@ -18,17 +18,22 @@ namespace {
 struct Architecture {
   const char* name;
   DecoderSpec (*spec)(const ModelConfig&);
+  const char* checks;  // what shows it equals transformers (tests/data/models, test names)
 };
 
 // Llama-shaped families (Yi, DeepSeek-LLM, CodeLlama, Llemma, DeepSeek-Coder) name LlamaForCausalLM.
 constexpr Architecture kArchitectures[] = {
-    {"LlamaForCausalLM", llama_spec},
-    {"MistralForCausalLM", mistral_spec},
-    {"Qwen2ForCausalLM", qwen2_spec},
-    {"Qwen3ForCausalLM", qwen3_spec},
-    {"Olmo2ForCausalLM", olmo2_spec},
-    {"GemmaForCausalLM", gemma_spec},
-    {"Gemma2ForCausalLM", gemma2_spec},
+    {"LlamaForCausalLM", llama_spec,
+     "log-probs (test_model_golden): llama_rope_llama3, llama_rope_linear, llama_rope_dynamic, llama_gqa_headdim, "
+     "llama_hd128; BPC (bpc_golden): llama_rope_llama3, llama_gqa_headdim"},
+    {"MistralForCausalLM", mistral_spec,
+     "log-probs (test_model_golden): mistral, mistral_hd64; BPC (bpc_golden): mistral"},
+    {"Qwen2ForCausalLM", qwen2_spec, "log-probs (test_model_golden): qwen2; BPC (bpc_golden): qwen2"},
+    {"Qwen3ForCausalLM", qwen3_spec, "log-probs (test_model_golden): qwen3_hd64; BPC (bpc_golden_families): qwen3_hd64"},
+    {"Olmo2ForCausalLM", olmo2_spec, "log-probs (test_model_golden): olmo2_hd64; BPC (bpc_golden_families): olmo2_hd64"},
+    {"GemmaForCausalLM", gemma_spec, "log-probs (test_model_golden): gemma_hd64; BPC (bpc_golden_families): gemma_hd64"},
+    {"Gemma2ForCausalLM", gemma2_spec,
+     "log-probs (test_model_golden): gemma2_hd64; BPC (bpc_golden_families): gemma2_hd64"},
 };
 
 fs::path hf_hub_dir() {
@@ -46,6 +51,12 @@ uint64_t fnv1a(uint64_t h, std::string_view s) {
 }
 
 }  // namespace
+
+std::vector<ArchitectureInfo> supported_architectures() {
+  std::vector<ArchitectureInfo> out;
+  for (const auto& a : kArchitectures) out.push_back({a.name, a.checks});
+  return out;
+}
 
 std::string resolve_model_path(const std::string& ref) {
   if (ref.empty()) usage_error("--model: empty model name");

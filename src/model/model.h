@@ -93,6 +93,14 @@ class LanguageModel {
   virtual void check_weights_finite() const {}
 };
 
+// The architectures (config.json's `architectures[0]`) that load_model runs, each with the checks
+// behind it (the tiny checkpoints whose log-probabilities and BPC equal transformers').
+struct ArchitectureInfo {
+  std::string name;
+  std::string checks;
+};
+std::vector<ArchitectureInfo> supported_architectures();
+
 // `ref` is a model folder, or "org/name" found offline in the Hugging Face cache
 // (HF_HOME or ~/.cache/huggingface/hub: models--org--name/snapshots/REV).
 std::string resolve_model_path(const std::string& ref);

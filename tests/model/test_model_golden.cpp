@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <set>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -196,6 +198,31 @@ TEST(RandomWeights, SameModelOnEveryBackend) {
   // Near-uniform predictions (weights of std 0.02), yet another seed moves them.
   EXPECT_NEAR(ref.nll_nats / double(ref.token_logprobs.size()), std::log(32000.0), 0.1);
   EXPECT_GT(std::abs(score("reference", 6).nll_nats - ref.nll_nats), 1e-6);
+}
+
+}  // namespace
+
+namespace {
+
+// `ziq eval --list-architectures`: every tiny checkpoint's architecture is listed, and each listed
+// architecture names checkpoints that exist.
+TEST(Architectures, ListedWithTheirCheckpoints) {
+  namespace fs = std::filesystem;
+  const auto archs = ziq::model::supported_architectures();
+  ASSERT_GE(archs.size(), 7u);
+  std::set<std::string> names;
+  for (const auto& a : archs) names.insert(a.name);
+  std::set<std::string> used;
+  for (const auto& e : fs::directory_iterator(fs::path(ZIQ_TEST_DATA) / "models")) {
+    std::ifstream in(e.path() / "config.json");
+    const std::string arch = nlohmann::json::parse(in)["architectures"][0];
+    EXPECT_TRUE(names.count(arch)) << e.path() << ": " << arch;
+    used.insert(arch);
+  }
+  for (const auto& a : archs) {
+    EXPECT_TRUE(used.count(a.name)) << a.name << " has no tiny checkpoint";
+    EXPECT_NE(a.checks.find("test_model_golden"), std::string::npos) << a.name;
+  }
 }
 
 }  // namespace

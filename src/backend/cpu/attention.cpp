@@ -379,10 +379,7 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) void amx_softmax(float* s
 float Attention::cap_scores(float* s, int rows, const int* a, const int* b) const {
   if (!(a_.softcap > 0)) return a_.scale;
   for (int i = 0; i < rows; ++i)
-    for (int j = a[i]; j < b[i]; ++j) {
-      float& x = s[i * kKeys + j];
-      x = a_.softcap * std::tanh(x * a_.scale / a_.softcap);
-    }
+    if (a[i] < b[i]) softcap_inplace(s + i * kKeys + a[i], b[i] - a[i], a_.scale, a_.softcap);
   return 1.0f;
 }
 

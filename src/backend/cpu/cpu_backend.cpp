@@ -345,8 +345,7 @@ class CpuBackend final : public HostBackend {
           cpu::gemm_block_packed(kernel_, in, packed, v0, nv, lg.data(), nv);
         else
           cpu::gemm_block(kernel_, in, row_ptr(w, v0), bf16, nv, lg.data(), nv, scratch_[worker]);
-        if (softcap > 0)  // as transformers: logits / cap, tanh, * cap
-          for (int64_t i = 0; i < mr * nv; ++i) lg[i] = softcap * std::tanh(lg[i] / softcap);
+        if (softcap > 0) cpu::softcap_inplace(lg.data(), mr * nv, 1.0f, softcap);  // as transformers: / cap, tanh, * cap
         for (int64_t i = 0; i < mr; ++i) {
           const float* row = lg.data() + i * nv;
           const float mx = cpu::max_of(row, nv);

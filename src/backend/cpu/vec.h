@@ -99,6 +99,33 @@ inline void silu_mul(float* gate, const float* up, int64_t n) {
   for (; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
+// x[i] = cap * tanh(x[i] * scale / cap): Gemma 2's softcaps (scale 1 on logits, the attention
+// scale on raw scores), in the order transformers computes them. tanh(a) for a = |y|: below 0.5
+// its odd Taylor series to a^17 (the first term left out is below 3e-9 of tanh there), else
+// 1 - 2 / (exp(2a) + 1) (exp8: relative error about 2e-7); the sign put back.
+inline void softcap_inplace(float* x, int64_t n, float scale, float cap) {
+  int64_t i = 0;
+#ifdef ZIQ_VEC_AVX2
+  // tanh(a) = a * (1 + z * (c1 + z * (c2 + ...))), z = a^2: -1/3, 2/15, -17/315, 62/2835,
+  // -1382/155925, 21844/6081075, -929569/638512875, 6404582/10854718875.
+  constexpr float kC[8] = {-1.0f / 3, 2.0f / 15, -17.0f / 315, 62.0f / 2835, -1382.0f / 155925,
+                           21844.0f / 6081075, -929569.0f / 638512875, 6404582.0f / 10854718875};
+  const __m256 vscale = _mm256_set1_ps(scale), vcap = _mm256_set1_ps(cap), one = _mm256_set1_ps(1.0f),
+               two = _mm256_set1_ps(2.0f), sign = _mm256_set1_ps(-0.0f), small = _mm256_set1_ps(0.5f);
+  for (; i + 8 <= n; i += 8) {
+    const __m256 y = _mm256_div_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), vscale), vcap);
+    const __m256 a = _mm256_andnot_ps(sign, y), z = _mm256_mul_ps(a, a);
+    __m256 p = _mm256_set1_ps(kC[7]);
+    for (int k = 6; k >= 0; --k) p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(kC[k]));
+    const __m256 series = _mm256_fmadd_ps(_mm256_mul_ps(a, z), p, a);
+    const __m256 big = _mm256_sub_ps(one, _mm256_div_ps(two, _mm256_add_ps(exp8(_mm256_mul_ps(two, a)), one)));
+    const __m256 t = _mm256_blendv_ps(big, series, _mm256_cmp_ps(a, small, _CMP_LT_OQ));
+    _mm256_storeu_ps(x + i, _mm256_mul_ps(vcap, _mm256_or_ps(t, _mm256_and_ps(y, sign))));
+  }
+#endif
+  for (; i < n; ++i) x[i] = cap * std::tanh(x[i] * scale / cap);
+}
+
 // gate = gelu_tanh(gate) * up = 0.5 g (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3))) * up (GeGLU, as
 // torch's gelu(approximate="tanh")); scalar: only Gemma runs it.
 inline void gelu_tanh_mul(float* gate, const float* up, int64_t n) {
