@@ -141,18 +141,11 @@ class Decoder final : public LanguageModel {
   void score(std::span<const ScoreRequest> batch, std::span<ScoreResult> out, bool want_token_logprobs) override {
     if (out.size() != batch.size()) internal_error("score: {} results for {} requests", out.size(), batch.size());
     // Pack the windows row after row: window r runs on tokens[0, length - 1).
-    ids_.clear();
-    rope_rows_.clear();
-    seqs_.clear();
-    score_rows_.clear();
-    targets_.clear();
+    clear_batch();
     for (const ScoreRequest& r : batch) {
       if (r.length < 1 || r.score_begin < 1 || r.score_begin > r.length)
         internal_error("score: window of length {} scoring from {}", r.length, r.score_begin);
-      for (int64_t i = 0; i < r.length; ++i)
-        if (r.tokens[i] < 0 || r.tokens[i] >= c_.vocab_size)
-          input_error("{}: token id {} is outside the model's vocabulary of {} (tokenizer and model do not match?)",
-                      info_.path, r.tokens[i], c_.vocab_size);
+      check_tokens(r.tokens, r.length);
       const int64_t n = r.length - 1, offset = int64_t(ids_.size());
       seqs_.push_back({offset, n});
       ids_.insert(ids_.end(), r.tokens, r.tokens + n);
@@ -165,7 +158,10 @@ class Decoder final : public LanguageModel {
     }
     if (ids_.size() > size_t(INT32_MAX)) input_error("score: a batch of {} rows is too large", ids_.size());
     std::vector<double> lp(targets_.size());
-    if (!ids_.empty()) forward(lp);
+    if (!ids_.empty()) {
+      forward_layers();
+      head_logprobs(lp);
+    }
     size_t t = 0;
     for (size_t b = 0; b < batch.size(); ++b) {
       ScoreResult& res = out[b];
@@ -179,6 +175,20 @@ class Decoder final : public LanguageModel {
   }
 
  private:
+  void clear_batch() {
+    ids_.clear();
+    rope_rows_.clear();
+    seqs_.clear();
+    score_rows_.clear();
+    targets_.clear();
+  }
+  void check_tokens(const int32_t* tokens, int64_t n) const {
+    for (int64_t i = 0; i < n; ++i)
+      if (tokens[i] < 0 || tokens[i] >= c_.vocab_size)
+        input_error("{}: token id {} is outside the model's vocabulary of {} (tokenizer and model do not match?)",
+                    info_.path, tokens[i], c_.vocab_size);
+  }
+
   // The first rope-table row of a window of `length` tokens whose positions [0, n) run through the
   // model. transformers sizes dynamic rope by the input it runs, which in the reference is the
   // whole window; for every other rope the frequencies do not depend on it. Each distinct set of
@@ -217,9 +227,9 @@ class Decoder final : public LanguageModel {
     void* get(Decoder& d, size_t n) { return d.buffer(buf, bytes, n); }
   };
 
-  void forward(std::vector<double>& lp) {
+  void forward_layers() {
     Backend& be = *be_;
-    const int64_t M = int64_t(ids_.size()), S = int64_t(score_rows_.size());
+    const int64_t M = int64_t(ids_.size());
     const int64_t H = c_.hidden_size, D = c_.head_dim;
     const int64_t q_dim = c_.n_heads * D, kv_dim = c_.n_kv_heads * D;
     const float eps = float(c_.rms_norm_eps), scale = float(1.0 / std::sqrt(double(D)));
@@ -263,17 +273,97 @@ class Decoder final : public LanguageModel {
     times_.time(St::residual, [&] {
       if (!layers_.empty()) be.add(h, y, M, H);
     });
-    // Only the rows that predict scored targets go through the final norm and the head.
-    if (S == 0) return;
+  }
+
+  // Only the rows that predict scored targets go through the final norm and the head: hn_ holds
+  // them, normed, afterwards. Returns the number of rows.
+  int64_t final_norm_scored() {
+    Backend& be = *be_;
+    const int64_t S = int64_t(score_rows_.size()), H = c_.hidden_size;
+    if (S == 0) return 0;
+    float* h = static_cast<float*>(h_.buf->data());
     float* hs = static_cast<float*>(hs_.get(*this, S * H * 4));
-    void* hn = hn_.get(*this, S * H * A);
-    times_.time(St::head, [&] {
-      be.gather_scored(h, H, hs);
-      be.norm(NormKind::rms, hs, *final_norm_, nullptr, S, eps, hn);
-      be.logprobs(hn, head_ ? *head_ : *embed_);
+    void* hn = hn_.get(*this, S * H * be.act_bytes());
+    be.gather_scored(h, H, hs);
+    be.norm(NormKind::rms, hs, *final_norm_, nullptr, S, float(c_.rms_norm_eps), hn);
+    return S;
+  }
+
+  void head_logprobs(std::vector<double>& lp) {
+    Backend& be = *be_;
+    if (score_rows_.empty()) return;
+    times_.time(StageTimes::head, [&] {
+      final_norm_scored();
+      be.logprobs(hn_.buf->data(), head_ ? *head_ : *embed_);
       be.download_logprobs(lp);
     });
   }
+
+ public:
+  // Full rows: the same layers as score(), then the final norm of the requested rows and, a block
+  // of rows at a time (at most ~64 MB of logits), the head as a plain matrix product whose logits
+  // (act_type: f32 on the CPU backends) come to the host. There, per row in f64 and in index order:
+  // m = max logit, s = sum exp(logit - m), logprob = (logit - m) - ln s. A row's logits are the
+  // GEMM's, which do not depend on the number of rows in the product (the CPU backends' property),
+  // so the rows are bit-identical however they are batched.
+  void next_token_logprobs(std::span<const RowsRequest> batch, const RowsSink& sink) override {
+    clear_batch();
+    std::vector<std::pair<size_t, int64_t>> owner;  // per scored row: (request, row)
+    for (size_t b = 0; b < batch.size(); ++b) {
+      const RowsRequest& r = batch[b];
+      if (r.length < 1 || r.row_begin < 0 || r.row_begin > r.length)
+        internal_error("next_token_logprobs: sequence of length {} from row {}", r.length, r.row_begin);
+      check_tokens(r.tokens, r.length);
+      const int64_t n = r.length, offset = int64_t(ids_.size());
+      seqs_.push_back({offset, n});
+      ids_.insert(ids_.end(), r.tokens, r.tokens + n);
+      const int32_t base = rope_base(std::max(r.rope_length, n), n);
+      for (int64_t i = 0; i < n; ++i) rope_rows_.push_back(base + int32_t(i));
+      for (int64_t j = r.row_begin; j < n; ++j) {
+        score_rows_.push_back(int32_t(offset + j));
+        targets_.push_back(0);
+        owner.emplace_back(b, j);
+      }
+    }
+    if (ids_.size() > size_t(INT32_MAX)) input_error("next_token_logprobs: a batch of {} rows is too large", ids_.size());
+    if (ids_.empty() || score_rows_.empty()) return;
+    forward_layers();
+    Backend& be = *be_;
+    const int64_t S = final_norm_scored(), V = c_.vocab_size, H = c_.hidden_size;
+    const size_t A = be.act_bytes();
+    const int64_t block = std::clamp<int64_t>((int64_t(64) << 20) / (V * 4), 1, S);
+    void* logits = logits_.get(*this, size_t(block * V) * A);
+    std::vector<uint8_t> host(size_t(block * V) * A);
+    std::vector<float> row_f32(static_cast<size_t>(V));
+    std::vector<double> lp(static_cast<size_t>(V));
+    const Tensor& head = head_ ? *head_ : *embed_;
+    const char* hn = static_cast<const char*>(hn_.buf->data());
+    for (int64_t r0 = 0; r0 < S; r0 += block) {
+      const int64_t m = std::min(block, S - r0);
+      be.matmul(hn + size_t(r0 * H) * A, m, head, nullptr, logits);
+      be.download(host.data(), logits, size_t(m * V) * A);
+      for (int64_t i = 0; i < m; ++i) {
+        const uint8_t* src = host.data() + size_t(i * V) * A;
+        const float* x = row_f32.data();
+        if (be.act_type() == backend::DType::f32) {
+          x = reinterpret_cast<const float*>(src);
+        } else {
+          const HostMatrix hm{be.act_type(), src, 1, V, V};
+          backend::stack_to_f32(std::span(&hm, 1), row_f32.data());
+        }
+        double mx = -INFINITY;
+        for (int64_t v = 0; v < V; ++v) mx = std::max(mx, double(x[v]));
+        double sum = 0;
+        for (int64_t v = 0; v < V; ++v) sum += std::exp(double(x[v]) - mx);
+        const double lse = std::log(sum);
+        for (int64_t v = 0; v < V; ++v) lp[size_t(v)] = (double(x[v]) - mx) - lse;
+        const auto& [req, row] = owner[size_t(r0 + i)];
+        sink(req, row, lp);
+      }
+    }
+  }
+
+ private:
 
   // transformers runs a checkpoint with more layers than config.json names (with a warning), and
   // gives another model's figures; ziq refuses unless asked. Stored rotary tables are not weights.
@@ -357,7 +447,7 @@ class Decoder final : public LanguageModel {
   // The batch being scored (score() fills them; forward() hands them to the backend).
   std::vector<int32_t> ids_, rope_rows_, score_rows_, targets_;
   std::vector<backend::SeqSpan> seqs_;
-  Slot h_, x_, y_, q_, k_, v_, att_, hs_, hn_;  // forward's activations
+  Slot h_, x_, y_, q_, k_, v_, att_, hs_, hn_, logits_;  // forward's activations (logits_: full rows)
 };
 
 }  // namespace

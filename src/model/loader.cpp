@@ -43,6 +43,10 @@ uint64_t fnv1a(uint64_t h, std::string_view s) {
 
 }  // namespace
 
+void LanguageModel::next_token_logprobs(std::span<const RowsRequest>, const RowsSink&) {
+  internal_error("{}: this model does not give full next-token distributions", info().name);
+}
+
 std::string resolve_model_path(const std::string& ref) {
   if (ref.empty()) usage_error("--model: empty model name");
   std::error_code ec;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -52,6 +53,22 @@ struct ScoreResult {
   std::vector<float> token_logprobs;  // ln p per scored target, when asked for
 };
 
+// One sequence for next_token_logprobs: the model runs on tokens[0, length); for every row j in
+// [row_begin, length) the full distribution of the token after tokens[0, j] is returned.
+// rope_length: the sequence length that sizes length-dependent (dynamic) rope; 0 = length. A caller
+// that grows a sequence one token at a time (the codec) gives the final length at every step, so a
+// row's distribution does not depend on how much of the sequence was run.
+struct RowsRequest {
+  const int32_t* tokens = nullptr;
+  int64_t length = 0;
+  int64_t row_begin = 0;
+  int64_t rope_length = 0;
+};
+
+// Receives one row: request index, row j, and ln softmax(logits) over the vocabulary (f64, computed
+// on the host from the head's logits with a fixed summation order; see Decoder).
+using RowsSink = std::function<void(size_t request, int64_t row, std::span<const double> logprobs)>;
+
 struct LoadOptions {
   // "cpu", "cuda", "auto" (cuda when this build has it and a GPU is there, else cpu) or
   // "reference" (plain loops in double: slow, for checking).
@@ -83,6 +100,11 @@ class LanguageModel {
   // bit for bit whatever else is in the batch and whatever the thread count.
   virtual void score(std::span<const ScoreRequest> batch, std::span<ScoreResult> out,
                      bool want_token_logprobs) = 0;
+  // The full next-token distribution at every requested row (RowsRequest). Rows come to `sink` in
+  // request order, then row order; memory stays bounded (the head runs on a block of rows at a
+  // time). Like score(), a row's result is the same bit for bit whatever else is in the batch,
+  // whatever the thread count, and whatever follows the row in its sequence (causal attention).
+  virtual void next_token_logprobs(std::span<const RowsRequest> batch, const RowsSink& sink);
   // Windows of `window_tokens` tokens per score() call that suit the backend: 4 on the CPU; on a
   // GPU as many as its free memory holds, up to 16 (products of ~30,000 rows run at full rate).
   virtual int suggested_batch(int64_t window_tokens) const = 0;
