@@ -37,16 +37,29 @@ void RangeEncoder::shift_low() {
   low_ = (low_ & (kBottom - 1)) << 8;
 }
 
+// The shortest ending: the value in [low, low + range) with the most trailing zero bytes, whose
+// zero bytes (and the stream's always-zero first byte) are not written, since the decoder reads
+// zeros past the end.
 std::string RangeEncoder::finish() {
+  for (int k = 7; k >= 0; --k) {
+    const uint64_t m = (uint64_t(1) << (8 * k)) - 1;
+    const uint64_t v = (low_ + m) & ~m;
+    if (v - low_ < range_) {
+      low_ = v;
+      break;
+    }
+  }
   for (int i = 0; i < 8; ++i) shift_low();
   std::string out = std::move(out_);
+  if (out.empty() || out[0] != 0) internal_error("range coder: the stream does not start with 0");
+  out.erase(0, 1);
+  while (!out.empty() && out.back() == 0) out.pop_back();
   *this = RangeEncoder();
   return out;
 }
 
 RangeDecoder::RangeDecoder(std::span<const uint8_t> in) : in_(in) {
-  for (int i = 0; i < 8; ++i) code_ = (code_ << 8) | next_byte();
-  code_ &= kMask;  // the first byte is the encoder's initial cache (0)
+  for (int i = 0; i < 7; ++i) code_ = (code_ << 8) | next_byte();  // after the unwritten 0 byte
 }
 
 uint8_t RangeDecoder::next_byte() {

@@ -8,9 +8,10 @@
 //   r = range / T; low += r * cum; range = r * freq; while range < 2^48: shift out a byte.
 // The decoder mirrors it with code = (stream value - low): v = min(code / r, T - 1) names the
 // symbol, then code -= r * cum, range = r * freq, and the same normalisation reads bytes. The
-// stream starts with one 0 byte (the initial cache); the encoder's flush writes 7 more bytes, so a
-// decoder never reads past the end of a well-formed stream (it reads zeros past the end of a
-// truncated one; callers check checksums).
+// stream's first byte (the initial cache) is always 0 and is not written; the encoder ends on the
+// value of the final interval with the most trailing zero bytes and drops trailing zero bytes, so
+// the decoder reads zeros past the end of the input (callers check checksums: a truncated or
+// corrupt stream decodes to other symbols, never to an error here).
 #pragma once
 
 #include <cstdint>
@@ -46,7 +47,7 @@ class RangeDecoder {
   // cum[s] <= value < cum[s] + freq[s], then calls consume(cum[s], freq[s], total).
   uint32_t peek(uint32_t total);
   void consume(uint32_t cum, uint32_t freq, uint32_t total);
-  // Bytes read beyond the input (0 for a well-formed stream).
+  // Bytes read beyond the input (zeros; at most 7 for a well-formed stream).
   size_t overrun() const { return overrun_; }
 
  private:

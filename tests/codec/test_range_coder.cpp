@@ -61,7 +61,7 @@ TEST(RangeCoder, RoundTripsRandomStreams) {
       ideal_bits -= std::log2(double(c[s + 1] - c[s]) / c.back());
     }
     const std::string out = enc.finish();
-    EXPECT_LE(out.size() * 8.0, ideal_bits * (1 + 1e-6) + 64 + 8) << "trial " << trial;
+    EXPECT_LE(out.size() * 8.0, ideal_bits * (1 + 1e-6) + 16) << "trial " << trial;
     RangeDecoder dec(std::span(reinterpret_cast<const uint8_t*>(out.data()), out.size()));
     for (size_t k = 0; k < len; ++k) {
       const auto& c = tables[syms[k].first].cum;
@@ -70,7 +70,7 @@ TEST(RangeCoder, RoundTripsRandomStreams) {
       ASSERT_EQ(s, syms[k].second) << "trial " << trial << " symbol " << k;
       dec.consume(c[s], c[s + 1] - c[s], c.back());
     }
-    EXPECT_EQ(dec.overrun(), 0u);
+    EXPECT_LE(dec.overrun(), 7u);
   }
 }
 
@@ -93,7 +93,7 @@ TEST(RangeCoder, CertainSymbolsAndCarries) {
     ASSERT_EQ(v == 0 ? 0u : 1u, s);
     if (s == 0) dec.consume(0, 1, T); else dec.consume(1, T - 1, T);
   }
-  EXPECT_EQ(dec.overrun(), 0u);
+  EXPECT_LE(dec.overrun(), 7u);
 }
 
 TEST(FrequencyTable, QuantizeKeepsEverySymbolAndIsDeterministic) {
