@@ -27,7 +27,7 @@ struct CodecArgs {
   std::string model;
   std::string input;
   std::string output;
-  uint32_t chunk_size = 4096;
+  uint32_t chunk_size = 1024;
   int batch = 16;
   int threads = 0;
   std::string precision;

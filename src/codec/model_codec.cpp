@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 
 #include "codec/range_coder.h"
 #include "core/content_hash.h"
@@ -153,7 +154,9 @@ const char* chunk_kind_name(ChunkKind k) {
 
 ModelIdentity identify(const model::LanguageModel& lm, const tok::Tokenizer& tokenizer) {
   const auto& info = lm.info();
-  return {info.name, info.fingerprint, weights_hash(info), tokenizer.fingerprint(), info.backend, info.precision,
+  // The name only for messages: the last part of a path or org/name (no local paths in files).
+  const std::string name = std::filesystem::path(info.name).filename().string();
+  return {name.empty() ? info.name : name, info.fingerprint, weights_hash(info), tokenizer.fingerprint(), info.backend, info.precision,
           info.vocab_size};
 }
 

@@ -59,7 +59,7 @@ struct CompressStats {
 };
 
 struct CodecOptions {
-  uint32_t chunk_size = 4096;
+  uint32_t chunk_size = 1024;
   int batch = 16;  // chunks per model call
   // Called after each batch of chunks with (chunks done, chunks in all).
   std::function<void(size_t, size_t)> progress;

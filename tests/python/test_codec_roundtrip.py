@@ -32,7 +32,7 @@ def sample_text(n_bytes):
     return cut.decode("utf-8", errors="ignore").encode("utf-8")
 
 
-def roundtrip(tmp_path, data, name, *extra):
+def roundtrip(tmp_path, data, name, *extra, decompress_extra=()):
     src = tmp_path / name
     src.write_bytes(data)
     zq = tmp_path / (name + ".zq")
@@ -40,7 +40,7 @@ def roundtrip(tmp_path, data, name, *extra):
     c = run("compress", src, "-o", zq, "--chunk-size", CHUNK, "--json", *extra)
     assert c.returncode == 0, c.stderr.decode()
     stats = json.loads(c.stdout)
-    d = run("decompress", zq, "-o", back, *extra)
+    d = run("decompress", zq, "-o", back, *(decompress_extra or extra))
     assert d.returncode == 0, d.stderr.decode()
     assert back.read_bytes() == data
     assert stats["output_bytes"] == zq.stat().st_size
@@ -100,9 +100,13 @@ def test_code_length_equals_eval(text_file, tmp_path):
     ("binary", random.Random(1).randbytes(1300)),
     ("empty", b""),
     ("mixed", sample_text(300) + b"\x00\x01\x02" + random.Random(2).randbytes(600) + sample_text(200)),
+    ("batches", sample_text(1300)),
 ])
 def test_roundtrip_other_inputs(tmp_path, name, data):
-    stats, _ = roundtrip(tmp_path, data, name)
+    # "batches": compressed in one batch on two threads, decompressed one chunk per model call on
+    # one thread: a row's distribution does not depend on either.
+    dextra = ("--batch", 1, "--threads", 1) if name == "batches" else ()
+    stats, _ = roundtrip(tmp_path, data, name, "--threads", 2, decompress_extra=dextra)
     print(name, [c["kind"] for c in stats["chunks"]], len(data), "->", stats["output_bytes"])
     if name == "binary":
         assert all(c["kind"] != "model" for c in stats["chunks"])
