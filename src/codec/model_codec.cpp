@@ -25,6 +25,7 @@ constexpr uint8_t kVersion = 1;
 constexpr uint32_t kMaxChunk = 1u << 24;
 
 uint64_t xxh64(std::string_view s) { return XXH3_64bits(s.data(), s.size()); }
+uint32_t hash32(std::string_view s) { return uint32_t(xxh64(s)); }  // a chunk's checksums: XXH3-64's low half
 
 // ---- little-endian writing and bounds-checked reading ----
 void put_u8(std::string& o, uint8_t v) { o.push_back(char(v)); }
@@ -77,6 +78,17 @@ class Reader {
   std::string str(const std::string& what) {
     const size_t n = size_t(uint(2, what));
     return std::string(bytes(n, what));
+  }
+  uint64_t varint(const std::string& what) {
+    uint64_t v = 0;
+    size_t used = 0;
+    if (!get_varint(d_.substr(pos_), v, used)) {
+      if (pos_ + used >= d_.size())
+        input_error("{}: truncated: {} ends at offset {} inside a number", where_, what, d_.size());
+      input_error("{}: {} is corrupt: a number at offset {} is too long", where_, what, pos_);
+    }
+    pos_ += used;
+    return v;
   }
   bool at_end() const { return pos_ == d_.size(); }
 
@@ -261,10 +273,10 @@ std::string compress(std::string_view input, model::LanguageModel& lm, const tok
   }
   for (const Chunk& c : chunks) {
     put_u8(out, uint8_t(c.kind));
-    put_u32(out, uint32_t(c.bytes.size()));
-    put_u32(out, uint32_t(c.payload.size()));
-    put_u64(out, xxh64(c.bytes));
-    put_u64(out, xxh64(c.payload));
+    put_varint(out, c.bytes.size());
+    put_varint(out, c.payload.size());
+    put_u32(out, hash32(c.bytes));
+    put_u32(out, hash32(c.payload));
     out += c.payload;
     if (stats)
       stats->chunks.push_back({c.kind, c.offset, c.bytes.size(), c.payload.size(), int64_t(c.tokens.size()),
@@ -336,15 +348,15 @@ std::string decompress(std::string_view file, model::LanguageModel& lm, const to
     const uint64_t kind = r.uint(1, what);
     if (kind > 2) input_error("{}: {} (at byte {} of the original) is corrupt: kind {}", where, what, offset, kind);
     f.kind = ChunkKind(kind);
-    f.bytes = uint32_t(r.uint(4, what));
-    const uint32_t payload_bytes = uint32_t(r.uint(4, what));
-    f.hash = r.uint(8, what);
-    const uint64_t payload_hash = r.uint(8, what);
+    const uint64_t bytes = r.varint(what), payload_bytes = r.varint(what);
+    if (bytes == 0 || bytes > h.chunk_size || offset + bytes > h.original_size)
+      input_error("{}: {} is corrupt: {} bytes", where, what, bytes);
+    f.bytes = uint32_t(bytes);
+    f.hash = r.uint(4, what);
+    const uint64_t payload_hash = r.uint(4, what);
     f.payload = r.bytes(payload_bytes, what);
     f.offset = offset;
-    if (f.bytes == 0 || f.bytes > h.chunk_size || offset + f.bytes > h.original_size)
-      input_error("{}: {} is corrupt: {} bytes", where, what, f.bytes);
-    if (xxh64(f.payload) != payload_hash)
+    if (hash32(f.payload) != payload_hash)
       input_error("{}: {} (bytes {}..{} of the original) is corrupt (payload checksum)", where, what, offset,
                   offset + f.bytes);
     offset += f.bytes;
@@ -376,7 +388,7 @@ std::string decompress(std::string_view file, model::LanguageModel& lm, const to
 
   std::string out(h.original_size, '\0');
   auto check = [&](size_t i, std::string_view got) {
-    if (got.size() != frames[i].bytes || xxh64(got) != frames[i].hash)
+    if (got.size() != frames[i].bytes || hash32(got) != frames[i].hash)
       input_error("{}: chunk {} of {} (bytes {}..{} of the original) does not decode to its checksum: the file is "
                   "corrupt, or was made with another model or kernel",
                   where, i, h.n_chunks, frames[i].offset, frames[i].offset + frames[i].bytes);

@@ -26,8 +26,9 @@
 //   empty for random weights), str tokenizer fingerprint, str backend, str precision,
 //   u64 vocabulary size, u32 chunk size, u64 original size, u64 chunk count,
 //   u64 XXH3-64 of the whole original, u64 XXH3-64 of the header bytes before it;
-//   per chunk: u8 kind (0 model, 1 zstd, 2 stored), u32 original bytes, u32 payload bytes,
-//   u64 XXH3-64 of the original bytes, u64 XXH3-64 of the payload, then the payload
+//   per chunk: u8 kind (0 model, 1 zstd, 2 stored), original bytes and payload bytes (LEB128
+//   varints), u32 checksums (XXH3-64's low 32 bits) of the original bytes and of the payload (the
+//   payload's is checked before any decoding), then the payload
 //   (model: the token count as a LEB128 varint + the range coder's bytes).
 #pragma once
 

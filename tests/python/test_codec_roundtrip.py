@@ -71,7 +71,7 @@ def test_text_roundtrip_and_code_length(text_file):
         assert coded <= ideal * 1.01 + 3
     total_ideal = sum(c["model_bits"] for c in stats["chunks"]) / 8
     print(f"whole: {len(data)} bytes -> {stats['output_bytes']} bytes ({stats['bits_per_byte']:.4f} bits/byte); "
-          f"model code length {total_ideal:.1f} bytes + header {stats['header_bytes']} + per chunk 25 framing")
+          f"model code length {total_ideal:.1f} bytes + header {stats['header_bytes']} + per chunk ~13 framing")
     assert stats["output_bytes"] <= total_ideal * 1.03 + stats["header_bytes"] + 40 * len(stats["chunks"])
 
 
