@@ -158,3 +158,22 @@ def test_corrupt_truncated_and_wrong_model(text_file, tmp_path):
     d = run("decompress", zq, "-o", tmp_path / "x", "--model", other)
     assert d.returncode == 3, d.stderr.decode()
     assert b"another model" in d.stderr, d.stderr.decode()
+
+
+def test_other_kernel_class_refused(tmp_path):
+    """Compressed with --precision bf16 (on CPUs with bf16 units: another kernel class), decoded with
+    the default f32 kernels: refused with exit 3 naming both; with --precision bf16: round trip."""
+    data = sample_text(400)
+    src = tmp_path / "t.txt"
+    src.write_bytes(data)
+    zq = tmp_path / "t.zq"
+    c = run("compress", src, "-o", zq, "--precision", "bf16", "--json")
+    assert c.returncode == 0, c.stderr.decode()
+    if json.loads(c.stdout)["precision"] != "bf16":
+        pytest.skip("this CPU has no bf16 kernels: one kernel class only")
+    d = run("decompress", zq, "-o", tmp_path / "x", "--precision", "f32")
+    assert d.returncode == 3, d.stderr.decode()
+    assert b"kernel class" in d.stderr and b"bf16" in d.stderr, d.stderr.decode()
+    d = run("decompress", zq, "-o", tmp_path / "y", "--precision", "bf16")
+    assert d.returncode == 0, d.stderr.decode()
+    assert (tmp_path / "y").read_bytes() == data
