@@ -32,12 +32,12 @@ def sample_text(n_bytes):
     return cut.decode("utf-8", errors="ignore").encode("utf-8")
 
 
-def roundtrip(tmp_path, data, name, *extra, decompress_extra=()):
+def roundtrip(tmp_path, data, name, *extra, decompress_extra=(), chunk=CHUNK):
     src = tmp_path / name
     src.write_bytes(data)
     zq = tmp_path / (name + ".zq")
     back = tmp_path / (name + ".out")
-    c = run("compress", src, "-o", zq, "--chunk-size", CHUNK, "--json", *extra)
+    c = run("compress", src, "-o", zq, "--chunk-size", chunk, "--json", *extra)
     assert c.returncode == 0, c.stderr.decode()
     stats = json.loads(c.stdout)
     d = run("decompress", zq, "-o", back, *(decompress_extra or extra))
@@ -177,3 +177,18 @@ def test_other_kernel_class_refused(tmp_path):
     d = run("decompress", zq, "-o", tmp_path / "y", "--precision", "bf16")
     assert d.returncode == 0, d.stderr.decode()
     assert (tmp_path / "y").read_bytes() == data
+
+
+HARD = ("Zürich — naïve café, ﬁne; Ａｂｃ full-width; e\u0301 (NFD) vs é; 日本語のテキスト、中文；한국어 "
+        "emoji 👩‍👩‍👧 🏳️‍🌈\r\n\ttabs\t and   spaces   \n\n<s></s><|endoftext|> [INST] \u200b zero width\n").encode("utf-8")
+
+
+@pytest.mark.parametrize("model", ["qwen2", "mistral"])
+def test_tiny_checkpoints(tmp_path, model):
+    """The tiny test checkpoints: qwen2 (no BOS: the first token is coded uniformly; two weight
+    shards) and mistral (SentencePiece-style BPE), on sample text and hard text."""
+    path = os.path.join(os.environ["ZIQ_TEST_DATA"], "models", model)
+    data = sample_text(300) + HARD
+    stats, _ = roundtrip(tmp_path, data, model, "--model", path, chunk=256)
+    print(model, [c["kind"] for c in stats["chunks"]], len(data), "->", stats["output_bytes"])
+    assert any(c["kind"] == "model" for c in stats["chunks"])
