@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -168,8 +169,13 @@ ModelIdentity identify(const model::LanguageModel& lm, const tok::Tokenizer& tok
   const auto& info = lm.info();
   // The name only for messages: the last part of a path or org/name (no local paths in files).
   const std::string name = std::filesystem::path(info.name).filename().string();
-  return {name.empty() ? info.name : name, info.fingerprint, weights_hash(info), tokenizer.fingerprint(), info.backend, info.precision,
-          info.vocab_size};
+  // The kernel class: the backend's name (its GEMM kernel, which on the CPU also decides the
+  // attention kernel) and the environment variables that force other CPU kernels.
+  std::string backend = info.backend;
+  for (const char* var : {"ZIQ_CPU", "ZIQ_GEMM", "ZIQ_ATTENTION", "ZIQ_AMX"})
+    if (const char* v = std::getenv(var); v && *v) backend += fmt::format("; {}={}", var, v);
+  return {name.empty() ? info.name : name, info.fingerprint, weights_hash(info), tokenizer.fingerprint(), backend,
+          info.precision, info.vocab_size};
 }
 
 std::string compress(std::string_view input, model::LanguageModel& lm, const tok::Tokenizer& tokenizer,

@@ -16,7 +16,8 @@
 // Determinism: the decoder must see the same distribution bits as the encoder. ziq's CPU backends
 // give a row the same bits whatever the batch, thread count or what follows it, but the bits
 // depend on the kernel class (the GEMM and attention kernels the CPU picks, the precision). The
-// file records the backend string (ModelInfo::backend, e.g. "cpu (avx512-f32)") and precision;
+// file records the backend string (ModelInfo::backend, e.g. "cpu (avx512-f32)", plus any of
+// ZIQ_CPU, ZIQ_GEMM, ZIQ_ATTENTION, ZIQ_AMX that is set, as "; NAME=value") and precision;
 // decompression with any other is refused (this is the "fast mode"; a portable mode is future
 // work).
 //

@@ -192,3 +192,21 @@ def test_tiny_checkpoints(tmp_path, model):
     stats, _ = roundtrip(tmp_path, data, model, "--model", path, chunk=256)
     print(model, [c["kind"] for c in stats["chunks"]], len(data), "->", stats["output_bytes"])
     assert any(c["kind"] == "model" for c in stats["chunks"])
+
+
+def test_forced_kernel_recorded(tmp_path):
+    """A kernel forced by the environment (ZIQ_ATTENTION=portable) is part of the kernel class: the
+    file decodes under the same setting and is refused without it."""
+    data = sample_text(300)
+    src = tmp_path / "t.txt"
+    src.write_bytes(data)
+    zq = tmp_path / "t.zq"
+    env = dict(os.environ, ZIQ_ATTENTION="portable")
+    c = run("compress", src, "-o", zq, "-q", env=env)
+    assert c.returncode == 0, c.stderr.decode()
+    plain = {k: v for k, v in os.environ.items() if not k.startswith("ZIQ_") or k == "ZIQ_BIN"}
+    d = run("decompress", zq, "-o", tmp_path / "x", env=plain)
+    assert d.returncode == 3 and b"ZIQ_ATTENTION=portable" in d.stderr, d.stderr.decode()
+    d = run("decompress", zq, "-o", tmp_path / "y", env=env)
+    assert d.returncode == 0, d.stderr.decode()
+    assert (tmp_path / "y").read_bytes() == data
