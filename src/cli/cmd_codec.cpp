@@ -34,6 +34,7 @@ struct CodecArgs {
   std::string backend = "cpu";
   int device = 0;
   bool force = false;
+  bool rerun_prefixes = false;
 };
 
 std::string model_ref(const CodecArgs& a) {
@@ -180,6 +181,7 @@ void run_decompress(const CodecArgs& a, const GlobalOptions& global) {
   auto tokenizer = tok::load_tokenizer(lm->info().path);
   codec::CodecOptions opt;
   opt.batch = a.batch;
+  opt.rerun_prefixes = a.rerun_prefixes;
   Progress progress("decompress", 0, "chunks");
   opt.progress = [&](size_t done, size_t total) {
     progress.set_total(total);
@@ -210,6 +212,8 @@ void setup_decompress(CLI::App& sub, const GlobalOptions& global) {
   auto a = std::make_shared<CodecArgs>();
   sub.add_option("INPUT", a->input, "File made by ziq compress, - for standard input")->required();
   add_common(sub, *a);
+  sub.add_flag("--rerun-prefixes", a->rerun_prefixes,
+               "Re-run each chunk's whole prefix per token instead of keeping keys and values (slow; for checks)");
   sub.callback([a, &global] { run_decompress(*a, global); });
 }
 

@@ -449,9 +449,16 @@ std::string decompress(std::string_view file, model::LanguageModel& lm, const to
       st[k].dec = std::make_unique<RangeDecoder>(std::span(p, f.payload.size() - used));
       max_n = std::max(max_n, int64_t(n));
     }
+    // With the model's incremental decoder (layers' keys and values kept), each step feeds every
+    // chunk the tokens it has not seen yet; without one, each step re-runs the whole prefix.
+    std::vector<int64_t> rope_lengths(nb);
+    for (size_t k = 0; k < nb; ++k) rope_lengths[k] = P + st[k].n;
+    const std::unique_ptr<model::IncrementalDecoder> inc = options.rerun_prefixes ? nullptr : lm.incremental(rope_lengths);
+    std::vector<size_t> fed(nb, 0);
     for (int64_t t = 0; t < max_n; ++t) {
       std::vector<model::RowsRequest> reqs;
       std::vector<size_t> req_chunk;
+      std::vector<std::vector<int32_t>> feed;
       for (size_t k = 0; k < nb; ++k) {
         State& s = st[k];
         if (t >= s.n) continue;
@@ -462,21 +469,30 @@ std::string decompress(std::string_view file, model::LanguageModel& lm, const to
           continue;
         }
         const int64_t length = P + t;
-        reqs.push_back(rows_request(s.seq, length, length - 1, P + s.n));
+        if (inc) {
+          feed.emplace_back(s.seq.begin() + int64_t(fed[k]), s.seq.end());
+          fed[k] = s.seq.size();
+        } else {
+          reqs.push_back(rows_request(s.seq, length, length - 1, P + s.n));
+        }
         req_chunk.push_back(k);
       }
-      if (reqs.empty()) continue;
-      std::vector<int32_t> next(reqs.size());
-      lm.next_token_logprobs(reqs, [&](size_t r, int64_t, std::span<const double> lp) {
+      if (req_chunk.empty()) continue;
+      std::vector<int32_t> next(req_chunk.size());
+      const model::RowsSink sink = [&](size_t r, int64_t, std::span<const double> lp) {
         RangeDecoder& d = *st[req_chunk[r]].dec;
         table.quantize(lp);
         const uint32_t v = d.peek(table.total());
         const size_t sym = table.find(v);
         d.consume(table.cum[sym], table.freq(sym), table.total());
         next[r] = int32_t(sym);
-      });
+      };
+      if (inc)
+        inc->step(req_chunk, feed, sink);
+      else
+        lm.next_token_logprobs(reqs, sink);
       // Appended after the call: the requests point into the sequences.
-      for (size_t r = 0; r < reqs.size(); ++r) st[req_chunk[r]].seq.push_back(next[r]);
+      for (size_t r = 0; r < req_chunk.size(); ++r) st[req_chunk[r]].seq.push_back(next[r]);
     }
     for (size_t k = 0; k < nb; ++k) {
       const size_t i = model_chunks[b0 + k];

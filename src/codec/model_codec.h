@@ -63,6 +63,9 @@ struct CompressStats {
 struct CodecOptions {
   uint32_t chunk_size = 1024;
   int batch = 16;  // chunks per model call
+  // Decompression: re-run each chunk's whole prefix at every step instead of the model's
+  // incremental decoder (slow; for checking that both give the same bytes).
+  bool rerun_prefixes = false;
   // Called after each batch of chunks with (chunks done, chunks in all).
   std::function<void(size_t, size_t)> progress;
 };

@@ -174,6 +174,116 @@ class Decoder final : public LanguageModel {
     }
   }
 
+  // Incremental decoding (IncrementalDecoder). Per sequence and layer, the host keeps the rows of
+  // q (after rope), k (after rope) and v that the layers made so far, in the activation type. A
+  // step: the new rows run every row-wise op (norms, products, rope, MLP) as a batch of their own;
+  // each layer's attention runs on the whole sequences, packed from the host copies (all rows are
+  // recomputed by the attention op, O(T) per new token; only the new rows' outputs are kept). Every
+  // op sees the same inputs for a row as in a full forward pass, so the bits are the same.
+  class Incremental final : public IncrementalDecoder {
+   public:
+    Incremental(Decoder& d, std::span<const int64_t> rope_lengths)
+        : d_(d), rope_length_(rope_lengths.begin(), rope_lengths.end()), len_(rope_lengths.size(), 0),
+          cache_(rope_lengths.size(), std::vector<LayerCache>(d.layers_.size())) {}
+    void step(std::span<const size_t> seqs, std::span<const std::vector<int32_t>> tokens,
+              const RowsSink& sink) override {
+      d_.incremental_step(*this, seqs, tokens, sink);
+    }
+    struct LayerCache {
+      std::vector<uint8_t> q, k, v;
+    };
+    Decoder& d_;
+    std::vector<int64_t> rope_length_, len_;
+    std::vector<std::vector<LayerCache>> cache_;  // [sequence][layer]
+  };
+
+  std::unique_ptr<IncrementalDecoder> incremental(std::span<const int64_t> rope_lengths) override {
+    return std::make_unique<Incremental>(*this, rope_lengths);
+  }
+
+  void incremental_step(Incremental& inc, std::span<const size_t> seq_ids, std::span<const std::vector<int32_t>> tokens,
+                        const RowsSink& sink) {
+    if (seq_ids.size() != tokens.size()) internal_error("incremental step: {} sequences, {} token lists", seq_ids.size(), tokens.size());
+    clear_batch();
+    std::vector<std::pair<size_t, int64_t>> owner;
+    std::vector<backend::SeqSpan> full_seqs;
+    int64_t full_rows = 0;
+    for (size_t r = 0; r < seq_ids.size(); ++r) {
+      const size_t s = seq_ids[r];
+      const auto& t = tokens[r];
+      if (s >= inc.len_.size() || t.empty()) internal_error("incremental step: sequence {} with {} tokens", s, t.size());
+      check_tokens(t.data(), int64_t(t.size()));
+      const int64_t n = int64_t(t.size()), offset = int64_t(ids_.size()), before = inc.len_[s];
+      seqs_.push_back({offset, n});
+      ids_.insert(ids_.end(), t.begin(), t.end());
+      const int32_t base = rope_base(std::max(inc.rope_length_[s], before + n), before + n);
+      for (int64_t i = 0; i < n; ++i) rope_rows_.push_back(base + int32_t(before + i));
+      score_rows_.push_back(int32_t(offset + n - 1));
+      targets_.push_back(0);
+      owner.emplace_back(r, before + n - 1);
+      full_seqs.push_back({full_rows, before + n});
+      full_rows += before + n;
+    }
+    if (ids_.size() > size_t(INT32_MAX) || full_rows > INT32_MAX) input_error("incremental step: too many rows");
+    const std::vector<int32_t> full_ids(size_t(full_rows), 0), full_rope(size_t(full_rows), 0);
+    const std::vector<int32_t> no_rows;
+    const backend::Batch new_batch{ids_, rope_rows_, seqs_, score_rows_, targets_};
+    const backend::Batch full_batch{full_ids, full_rope, full_seqs, no_rows, no_rows};
+
+    Backend& be = *be_;
+    const int64_t M = int64_t(ids_.size());
+    const int64_t H = c_.hidden_size, D = c_.head_dim;
+    const int64_t q_dim = c_.n_heads * D, kv_dim = c_.n_kv_heads * D;
+    const float scale = float(1.0 / std::sqrt(double(D)));
+    const size_t A = be.act_bytes();
+    const Acts a = acts(M);
+    void* fq = fq_.get(*this, full_rows * q_dim * A);
+    void* fk = fk_.get(*this, full_rows * kv_dim * A);
+    void* fv = fv_.get(*this, full_rows * kv_dim * A);
+    void* fatt = fatt_.get(*this, full_rows * q_dim * A);
+    const size_t qrow = size_t(q_dim) * A, kvrow = size_t(kv_dim) * A;
+    std::vector<uint8_t> hq(size_t(M) * qrow), hk(size_t(M) * kvrow), hv(size_t(M) * kvrow), hatt(size_t(M) * qrow);
+    std::vector<uint8_t> pq(size_t(full_rows) * qrow), pk(size_t(full_rows) * kvrow), pv(size_t(full_rows) * kvrow),
+        patt(size_t(full_rows) * qrow);
+    be.set_batch(new_batch);
+    be.embed(*embed_, a.h);
+    for (size_t l = 0; l < layers_.size(); ++l) {
+      layer_before_attention(l, M, a);
+      be.download(hq.data(), a.q, hq.size());
+      be.download(hk.data(), a.k, hk.size());
+      be.download(hv.data(), a.v, hv.size());
+      // Append the new rows to each sequence's cache and pack the whole sequences.
+      for (size_t r = 0; r < seq_ids.size(); ++r) {
+        auto& cache = inc.cache_[seq_ids[r]][l];
+        const size_t off = size_t(seqs_[r].offset), n = size_t(seqs_[r].length);
+        cache.q.insert(cache.q.end(), hq.begin() + off * qrow, hq.begin() + (off + n) * qrow);
+        cache.k.insert(cache.k.end(), hk.begin() + off * kvrow, hk.begin() + (off + n) * kvrow);
+        cache.v.insert(cache.v.end(), hv.begin() + off * kvrow, hv.begin() + (off + n) * kvrow);
+        const size_t foff = size_t(full_seqs[r].offset);
+        std::copy(cache.q.begin(), cache.q.end(), pq.begin() + foff * qrow);
+        std::copy(cache.k.begin(), cache.k.end(), pk.begin() + foff * kvrow);
+        std::copy(cache.v.begin(), cache.v.end(), pv.begin() + foff * kvrow);
+      }
+      be.upload(fq, pq.data(), pq.size());
+      be.upload(fk, pk.data(), pk.size());
+      be.upload(fv, pv.data(), pv.size());
+      be.set_batch(full_batch);
+      be.attention(fq, fk, fv, fatt, c_.n_heads, c_.n_kv_heads, D, scale, spec_.window[l]);
+      be.download(patt.data(), fatt, patt.size());
+      for (size_t r = 0; r < seq_ids.size(); ++r) {
+        const size_t n = size_t(seqs_[r].length), off = size_t(seqs_[r].offset);
+        const size_t last = size_t(full_seqs[r].offset + full_seqs[r].length);
+        std::copy(patt.begin() + (last - n) * qrow, patt.begin() + last * qrow, hatt.begin() + off * qrow);
+      }
+      be.upload(a.att, hatt.data(), hatt.size());
+      be.set_batch(new_batch);
+      layer_after_attention(l, M, a);
+    }
+    if (!layers_.empty()) be.add(a.h, a.y, M, H);
+    for (size_t r = 0; r < seq_ids.size(); ++r) inc.len_[seq_ids[r]] += int64_t(tokens[r].size());
+    head_rows(owner, sink);
+  }
+
  private:
   void clear_batch() {
     ids_.clear();
@@ -227,51 +337,74 @@ class Decoder final : public LanguageModel {
     void* get(Decoder& d, size_t n) { return d.buffer(buf, bytes, n); }
   };
 
+  // The activations of M rows (buffers grown as needed).
+  struct Acts {
+    float* h;
+    void *x, *y, *q, *k, *v, *att;
+  };
+  Acts acts(int64_t M) {
+    const int64_t H = c_.hidden_size, q_dim = c_.n_heads * c_.head_dim, kv_dim = c_.n_kv_heads * c_.head_dim;
+    const size_t A = be_->act_bytes();
+    return {static_cast<float*>(h_.get(*this, M * H * 4)), x_.get(*this, M * H * A), y_.get(*this, M * H * A),
+            q_.get(*this, M * q_dim * A),  k_.get(*this, M * kv_dim * A), v_.get(*this, M * kv_dim * A),
+            att_.get(*this, M * q_dim * A)};
+  }
+
+  // Layer l up to attention's inputs: the first norm (with the previous layer's residual add), q, k,
+  // v and rope, on the M rows of the batch.
+  void layer_before_attention(size_t l, int64_t M, const Acts& a) {
+    Backend& be = *be_;
+    const Layer& L = layers_[l];
+    const int64_t D = c_.head_dim;
+    const float eps = float(c_.rms_norm_eps);
+    using St = StageTimes;
+    // The residual add of the previous layer's MLP rides with this layer's first norm.
+    times_.time(St::norm, [&] {
+      if (l == 0)
+        be.norm(NormKind::rms, a.h, *L.attn_norm, nullptr, M, eps, a.x);
+      else
+        be.add_norm(NormKind::rms, a.h, a.y, *L.attn_norm, nullptr, M, eps, a.x);
+    });
+    times_.time(St::qkv, [&] {
+      const Backend::Product qkv[] = {{L.q.get(), L.bq.get(), a.q}, {L.k.get(), L.bk.get(), a.k}, {L.v.get(), L.bv.get(), a.v}};
+      be.matmul_many(a.x, M, qkv);
+    });
+    times_.time(St::rope, [&] {
+      be.rope(a.q, c_.n_heads, D, D, *rope_cos_, *rope_sin_);
+      be.rope(a.k, c_.n_kv_heads, D, D, *rope_cos_, *rope_sin_);
+    });
+  }
+
+  // Layer l after attention: the output product, the residual add and second norm, the MLP (its
+  // residual add is the next layer's, or the final one).
+  void layer_after_attention(size_t l, int64_t M, const Acts& a) {
+    Backend& be = *be_;
+    const Layer& L = layers_[l];
+    using St = StageTimes;
+    times_.time(St::out_proj, [&] { be.matmul(a.att, M, *L.o, L.bo.get(), a.y); });
+    times_.time(St::norm, [&] { be.add_norm(NormKind::rms, a.h, a.y, *L.mlp_norm, nullptr, M, float(c_.rms_norm_eps), a.x); });
+    times_.time(St::mlp, [&] {
+      const Backend::Mlp mlp{L.gate.get(), L.up.get(), L.down.get(), L.bgate.get(), L.bup.get(), L.bdown.get()};
+      be.gated_mlp(a.x, M, mlp, a.y);
+    });
+  }
+
   void forward_layers() {
     Backend& be = *be_;
-    const int64_t M = int64_t(ids_.size());
-    const int64_t H = c_.hidden_size, D = c_.head_dim;
-    const int64_t q_dim = c_.n_heads * D, kv_dim = c_.n_kv_heads * D;
-    const float eps = float(c_.rms_norm_eps), scale = float(1.0 / std::sqrt(double(D)));
-    const size_t A = be.act_bytes();
-    float* h = static_cast<float*>(h_.get(*this, M * H * 4));
-    void* x = x_.get(*this, M * H * A);
-    void* y = y_.get(*this, M * H * A);
-    void* q = q_.get(*this, M * q_dim * A);
-    void* k = k_.get(*this, M * kv_dim * A);
-    void* v = v_.get(*this, M * kv_dim * A);
-    void* att = att_.get(*this, M * q_dim * A);
+    const int64_t M = int64_t(ids_.size()), D = c_.head_dim;
+    const float scale = float(1.0 / std::sqrt(double(D)));
+    const Acts a = acts(M);
     be.set_batch({ids_, rope_rows_, seqs_, score_rows_, targets_});
     times_.start_pass();
     using St = StageTimes;
-    times_.time(St::embed, [&] { be.embed(*embed_, h); });
+    times_.time(St::embed, [&] { be.embed(*embed_, a.h); });
     for (size_t l = 0; l < layers_.size(); ++l) {
-      const Layer& L = layers_[l];
-      // The residual add of the previous layer's MLP rides with this layer's first norm.
-      times_.time(St::norm, [&] {
-        if (l == 0)
-          be.norm(NormKind::rms, h, *L.attn_norm, nullptr, M, eps, x);
-        else
-          be.add_norm(NormKind::rms, h, y, *L.attn_norm, nullptr, M, eps, x);
-      });
-      times_.time(St::qkv, [&] {
-        const Backend::Product qkv[] = {{L.q.get(), L.bq.get(), q}, {L.k.get(), L.bk.get(), k}, {L.v.get(), L.bv.get(), v}};
-        be.matmul_many(x, M, qkv);
-      });
-      times_.time(St::rope, [&] {
-        be.rope(q, c_.n_heads, D, D, *rope_cos_, *rope_sin_);
-        be.rope(k, c_.n_kv_heads, D, D, *rope_cos_, *rope_sin_);
-      });
-      times_.time(St::attention, [&] { be.attention(q, k, v, att, c_.n_heads, c_.n_kv_heads, D, scale, spec_.window[l]); });
-      times_.time(St::out_proj, [&] { be.matmul(att, M, *L.o, L.bo.get(), y); });
-      times_.time(St::norm, [&] { be.add_norm(NormKind::rms, h, y, *L.mlp_norm, nullptr, M, eps, x); });
-      times_.time(St::mlp, [&] {
-        const Backend::Mlp mlp{L.gate.get(), L.up.get(), L.down.get(), L.bgate.get(), L.bup.get(), L.bdown.get()};
-        be.gated_mlp(x, M, mlp, y);
-      });
+      layer_before_attention(l, M, a);
+      times_.time(St::attention, [&] { be.attention(a.q, a.k, a.v, a.att, c_.n_heads, c_.n_kv_heads, D, scale, spec_.window[l]); });
+      layer_after_attention(l, M, a);
     }
     times_.time(St::residual, [&] {
-      if (!layers_.empty()) be.add(h, y, M, H);
+      if (!layers_.empty()) be.add(a.h, a.y, M, c_.hidden_size);
     });
   }
 
@@ -328,6 +461,12 @@ class Decoder final : public LanguageModel {
     if (ids_.size() > size_t(INT32_MAX)) input_error("next_token_logprobs: a batch of {} rows is too large", ids_.size());
     if (ids_.empty() || score_rows_.empty()) return;
     forward_layers();
+    head_rows(owner, sink);
+  }
+
+  // The final norm and the head on the batch's scored rows, a block at a time, to `sink` as
+  // (owner[row].first, owner[row].second, logprobs); see next_token_logprobs.
+  void head_rows(const std::vector<std::pair<size_t, int64_t>>& owner, const RowsSink& sink) {
     Backend& be = *be_;
     const int64_t S = final_norm_scored(), V = c_.vocab_size, H = c_.hidden_size;
     const size_t A = be.act_bytes();
@@ -448,6 +587,7 @@ class Decoder final : public LanguageModel {
   std::vector<int32_t> ids_, rope_rows_, score_rows_, targets_;
   std::vector<backend::SeqSpan> seqs_;
   Slot h_, x_, y_, q_, k_, v_, att_, hs_, hn_, logits_;  // forward's activations (logits_: full rows)
+  Slot fq_, fk_, fv_, fatt_;  // incremental decoding: the whole sequences' q, k, v and attention output
 };
 
 }  // namespace

@@ -69,6 +69,18 @@ struct RowsRequest {
 // on the host from the head's logits with a fixed summation order; see Decoder).
 using RowsSink = std::function<void(size_t request, int64_t row, std::span<const double> logprobs)>;
 
+// Incremental decoding over a set of sequences (the codec's decoder): each step appends tokens to
+// some of them and gives the distribution after each one's last token. Every layer's queries, keys
+// and values are kept, so a step runs the layers on the new tokens only and attention on the whole
+// sequence. Rows are bit-identical to next_token_logprobs' on the same tokens (CPU backends).
+class IncrementalDecoder {
+ public:
+  virtual ~IncrementalDecoder() = default;
+  // tokens[r] (at least one) are appended to sequence seqs[r]; sink(r, new length - 1, logprobs).
+  virtual void step(std::span<const size_t> seqs, std::span<const std::vector<int32_t>> tokens,
+                    const RowsSink& sink) = 0;
+};
+
 struct LoadOptions {
   // "cpu", "cuda", "auto" (cuda when this build has it and a GPU is there, else cpu) or
   // "reference" (plain loops in double: slow, for checking).
@@ -105,6 +117,12 @@ class LanguageModel {
   // time). Like score(), a row's result is the same bit for bit whatever else is in the batch,
   // whatever the thread count, and whatever follows the row in its sequence (causal attention).
   virtual void next_token_logprobs(std::span<const RowsRequest> batch, const RowsSink& sink);
+  // An incremental decoder over rope_lengths.size() empty sequences (rope_lengths as in
+  // RowsRequest); null when the model has none. It uses the model: one call at a time.
+  virtual std::unique_ptr<IncrementalDecoder> incremental(std::span<const int64_t> rope_lengths) {
+    (void)rope_lengths;
+    return nullptr;
+  }
   // Windows of `window_tokens` tokens per score() call that suit the backend: 4 on the CPU; on a
   // GPU as many as its free memory holds, up to 16 (products of ~30,000 rows run at full rate).
   virtual int suggested_batch(int64_t window_tokens) const = 0;

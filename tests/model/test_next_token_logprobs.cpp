@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <algorithm>
 #include <map>
 #include <random>
 #include <vector>
@@ -25,18 +26,22 @@ Rows run(LanguageModel& m, const std::vector<RowsRequest>& reqs) {
   return rows;
 }
 
-class NextTokenLogprobs : public testing::TestWithParam<std::string> {};
-
-TEST_P(NextTokenLogprobs, FullRowsAreExactAndBatchIndependent) {
-  const std::string dir = GetParam() == "default" ? std::string(ZIQ_TEST_DATA) + "/../../data/default-model"
-                                                  : std::string(ZIQ_TEST_DATA) + "/models/" + GetParam();
+// "default": the built-in model; else a tiny test checkpoint. CPU, f32.
+std::unique_ptr<LanguageModel> load(const std::string& name, int threads) {
+  const std::string dir = name == "default" ? std::string(ZIQ_TEST_DATA) + "/../../data/default-model"
+                                            : std::string(ZIQ_TEST_DATA) + "/models/" + name;
   LoadOptions opt;
   opt.backend = "cpu";
   opt.precision = "f32";
-  opt.threads = 2;
-  auto model = load_model(dir, opt);
-  opt.threads = 1;
-  auto model1 = load_model(dir, opt);
+  opt.threads = threads;
+  return load_model(dir, opt);
+}
+
+class NextTokenLogprobs : public testing::TestWithParam<std::string> {};
+
+TEST_P(NextTokenLogprobs, FullRowsAreExactAndBatchIndependent) {
+  auto model = load(GetParam(), 2);
+  auto model1 = load(GetParam(), 1);
   const int64_t V = model->info().vocab_size;
   std::mt19937 rng(5);
   std::vector<int32_t> a(70), b(33);
@@ -65,6 +70,44 @@ TEST_P(NextTokenLogprobs, FullRowsAreExactAndBatchIndependent) {
     const Rows batched = run(*model1, {{b.data(), int64_t(b.size()), 3, L}, {a.data(), t, t - 1, L}});
     EXPECT_EQ(batched.at({1, t - 1}), whole.at({0, t - 1})) << "prefix " << t << " batched, 1 thread";
   }
+}
+
+// Incremental decoding: two sequences grown by steps of 1 to 3 tokens, interleaved; every step's
+// row equals the whole sequence's row bit for bit.
+TEST_P(NextTokenLogprobs, IncrementalRowsEqualFullRows) {
+  auto model = load(GetParam(), 2);
+  const int64_t V = model->info().vocab_size;
+  std::mt19937 rng(9);
+  std::vector<std::vector<int32_t>> seq(2, std::vector<int32_t>(60));
+  for (auto& s : seq)
+    for (auto& t : s) t = int32_t(rng() % V);
+  const int64_t L = 60;
+  std::vector<Rows> whole;
+  for (auto& s : seq) whole.push_back(run(*model, {{s.data(), L, 0, L}}));
+  const std::vector<int64_t> rope = {L, L};
+  auto inc = model->incremental(rope);
+  ASSERT_TRUE(inc);
+  int64_t done[2] = {0, 0};
+  int checked = 0;
+  while (done[0] < L || done[1] < L) {
+    std::vector<size_t> ids;
+    std::vector<std::vector<int32_t>> toks;
+    for (size_t s = 0; s < 2; ++s) {
+      if (done[s] >= L || (s == 1 && rng() % 3 == 0)) continue;
+      const int64_t n = std::min<int64_t>(L - done[s], 1 + rng() % 3);
+      ids.push_back(s);
+      toks.emplace_back(seq[s].begin() + done[s], seq[s].begin() + done[s] + n);
+      done[s] += n;
+    }
+    if (ids.empty()) continue;
+    inc->step(ids, toks, [&](size_t r, int64_t row, std::span<const double> lp) {
+      const size_t s = ids[r];
+      EXPECT_EQ(row, done[s] - 1);
+      EXPECT_TRUE(std::vector<double>(lp.begin(), lp.end()) == whole[s].at({0, row})) << "sequence " << s << " row " << row;
+      ++checked;
+    });
+  }
+  EXPECT_GT(checked, 30);
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, NextTokenLogprobs, testing::Values("default", "qwen2", "mistral"));
