@@ -10,8 +10,10 @@
 //   zstd    otherwise, libzstd level 19, when that is smaller than the bytes;
 //   stored  the bytes as they are.
 // The model chunks of a file are coded in batches (one model call per step for all of them).
-// Decoding is sequential: at step t every chunk still decoding runs the model over its prefix
-// (no KV cache yet: O(T^2) in a chunk's T tokens; small chunks keep it affordable).
+// Decoding is sequential: at step t every chunk still decoding feeds its last token to the model's
+// incremental decoder (LanguageModel::incremental: layers' q, k, v kept; attention still over the
+// whole chunk, O(T^2) in a chunk's T tokens; small chunks keep it affordable), or with
+// rerun_prefixes re-runs the model over its whole prefix.
 //
 // Determinism: the decoder must see the same distribution bits as the encoder. ziq's CPU backends
 // give a row the same bits whatever the batch, thread count or what follows it, but the bits
