@@ -58,6 +58,10 @@ std::vector<ArchitectureInfo> supported_architectures() {
   return out;
 }
 
+void LanguageModel::next_token_logprobs(std::span<const RowsRequest>, const RowsSink&) {
+  internal_error("{}: this model does not give full next-token distributions", info().name);
+}
+
 std::string resolve_model_path(const std::string& ref) {
   if (ref.empty()) usage_error("--model: empty model name");
   std::error_code ec;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -52,6 +53,34 @@ struct ScoreResult {
   std::vector<float> token_logprobs;  // ln p per scored target, when asked for
 };
 
+// One sequence for next_token_logprobs: the model runs on tokens[0, length); for every row j in
+// [row_begin, length) the full distribution of the token after tokens[0, j] is returned.
+// rope_length: the sequence length that sizes length-dependent (dynamic) rope; 0 = length. A caller
+// that grows a sequence one token at a time (the codec) gives the final length at every step, so a
+// row's distribution does not depend on how much of the sequence was run.
+struct RowsRequest {
+  const int32_t* tokens = nullptr;
+  int64_t length = 0;
+  int64_t row_begin = 0;
+  int64_t rope_length = 0;
+};
+
+// Receives one row: request index, row j, and ln softmax(logits) over the vocabulary (f64, computed
+// on the host from the head's logits with a fixed summation order; see Decoder).
+using RowsSink = std::function<void(size_t request, int64_t row, std::span<const double> logprobs)>;
+
+// Incremental decoding over a set of sequences (the codec's decoder): each step appends tokens to
+// some of them and gives the distribution after each one's last token. Every layer's queries, keys
+// and values are kept, so a step runs the layers on the new tokens only and attention on the whole
+// sequence. Rows are bit-identical to next_token_logprobs' on the same tokens (CPU backends).
+class IncrementalDecoder {
+ public:
+  virtual ~IncrementalDecoder() = default;
+  // tokens[r] (at least one) are appended to sequence seqs[r]; sink(r, new length - 1, logprobs).
+  virtual void step(std::span<const size_t> seqs, std::span<const std::vector<int32_t>> tokens,
+                    const RowsSink& sink) = 0;
+};
+
 struct LoadOptions {
   // "cpu", "cuda", "auto" (cuda when this build has it and a GPU is there, else cpu) or
   // "reference" (plain loops in double: slow, for checking).
@@ -83,6 +112,17 @@ class LanguageModel {
   // bit for bit whatever else is in the batch and whatever the thread count.
   virtual void score(std::span<const ScoreRequest> batch, std::span<ScoreResult> out,
                      bool want_token_logprobs) = 0;
+  // The full next-token distribution at every requested row (RowsRequest). Rows come to `sink` in
+  // request order, then row order; memory stays bounded (the head runs on a block of rows at a
+  // time). Like score(), a row's result is the same bit for bit whatever else is in the batch,
+  // whatever the thread count, and whatever follows the row in its sequence (causal attention).
+  virtual void next_token_logprobs(std::span<const RowsRequest> batch, const RowsSink& sink);
+  // An incremental decoder over rope_lengths.size() empty sequences (rope_lengths as in
+  // RowsRequest); null when the model has none. It uses the model: one call at a time.
+  virtual std::unique_ptr<IncrementalDecoder> incremental(std::span<const int64_t> rope_lengths) {
+    (void)rope_lengths;
+    return nullptr;
+  }
   // Windows of `window_tokens` tokens per score() call that suit the backend: 4 on the CPU; on a
   // GPU as many as its free memory holds, up to 16 (products of ~30,000 rows run at full rate).
   virtual int suggested_batch(int64_t window_tokens) const = 0;
